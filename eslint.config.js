@@ -1,0 +1,50 @@
+// Lint rules that protect the two things TypeScript cannot: promises nobody awaits, and workflow
+// code that would break Temporal's deterministic replay.
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.local/', 'dist/', 'toolchain/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Workflow code is replayed: no I/O, no clocks or randomness outside the SDK's deterministic ones.
+    files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow or domain code.' })),
+            { name: '@temporalio/worker', message: 'Never bundle the worker into workflow code.' },
+            { name: '@temporalio/client', message: 'Workflows talk to the outside through activities.' },
+            { name: '@temporalio/activity', message: 'Workflows call activities through proxyActivities.' },
+          ],
+          patterns: [
+            { group: ['**/activities/*', '**/activities/**', '!**/activities/index.js'], message: 'Import activities as types only (import type).', allowTypeImports: true },
+            { group: ['pg', '@kubernetes/*', 'fastify', 'pino', 'uuid'], message: 'No I/O libraries in workflow or domain code.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setInterval', message: 'Use the workflow sleep/condition APIs.' },
+        { name: 'process', message: 'Workflow code has no process environment.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,98 @@
+import type { BackupPolicy, InstanceSpec, MaintenanceWindow } from './spec.js';
+import type { Size } from './sizes.js';
+
+// The instance's event log. Every event is recorded by the workflow (so Temporal's history is
+// the source of truth), projected into the read model, and folded by the one reducer.
+
+export type UpgradeKind = 'minor' | 'major' | 'security';
+export type BackupPurpose = 'on-demand' | 'pre-upgrade' | 'final' | 'scheduled' | 'maintenance';
+export type OperationType =
+  | 'provision'
+  | 'scale'
+  | 'restart'
+  | 'minor-upgrade'
+  | 'major-upgrade'
+  | 'security-upgrade'
+  | 'backup'
+  | 'change-settings'
+  | 'deprovision';
+
+/** Where clients connect. The password stays in the Secret: only its name travels. */
+export interface Connection {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  secretName: string;
+}
+
+/** The spec after defaults are resolved (the maintenance window is always known). */
+export type ResolvedSpec = Omit<InstanceSpec, 'maintenanceWindow'> & { maintenanceWindow: MaintenanceWindow };
+
+interface EventData {
+  InstanceRequested: { instanceId: string; tenant: string; spec: ResolvedSpec };
+  ClaimApplied: { namespace: string; claimName: string; size: Size; version: string };
+  InstanceReady: { version: string; connection: Connection };
+  ProvisioningFailed: { conditionReason: string; message: string };
+  SettingsChanged: {
+    maintenanceWindow?: MaintenanceWindow;
+    backup?: BackupPolicy | null;
+    deletionProtection?: boolean;
+    autoMinorUpgrades?: boolean;
+  };
+  ScaleRequested: { fromSize: Size; toSize: Size; applyAt: 'now' | 'maintenance' };
+  RestartRequested: Record<string, never>;
+  RestartStarted: { dbOpsName: string };
+  RestartCompleted: { dbOpsName: string };
+  ScaleCompleted: { size: Size };
+  UpgradeRequested: { kind: UpgradeKind; fromVersion: string; toVersion: string };
+  UpgradeStarted: { kind: UpgradeKind; dbOpsName: string };
+  UpgradeCompleted: { kind: UpgradeKind; dbOpsName: string; version: string; patchLevel?: number };
+  UpgradeFailed: { kind: UpgradeKind; dbOpsName?: string; stackgresReason: string; message: string };
+  BackupRequested: { backupName: string; purpose: BackupPurpose };
+  BackupCompleted: BackupResult & { purpose: BackupPurpose };
+  BackupFailed: { backupName: string; purpose: BackupPurpose; stackgresReason: string; message: string };
+  OperationFailed: { operation: OperationType; dbOpsName?: string; stackgresReason: string; message: string };
+  DeprovisionRequested: { finalBackup: boolean };
+  FinalBackupTaken: BackupResult;
+  ClaimDeleted: { claimName: string };
+  InstanceDeleted: Record<string, never>;
+}
+
+export interface BackupResult {
+  backupName: string;
+  sizeBytes: number;
+  compressedBytes: number;
+  postgresVersion: string;
+  completedAt: string;
+}
+
+export type EventType = keyof EventData;
+
+export type InstanceEvent = {
+  [T in EventType]: {
+    /** Position in the instance's log, from 1, without gaps, across continue-as-new. */
+    seq: number;
+    type: T;
+    /** ISO-8601, from the workflow's deterministic clock. */
+    at: string;
+    /** Who caused it: a user ("tenant:token-name"), "schedule:maintenance" or "claimflow". */
+    actor: string;
+    /** The command that caused it; also the operation id the API hands out. */
+    requestId: string;
+    reason?: string;
+    data: EventData[T];
+  };
+}[EventType];
+
+export type EventOf<T extends EventType> = Extract<InstanceEvent, { type: T }>;
+/** An event before the workflow stamps its position and time. */
+export type NewEvent = { [T in EventType]: Omit<EventOf<T>, 'seq' | 'at'> }[EventType];
+
+export const EVENT_TYPES: readonly EventType[] = [
+  'InstanceRequested', 'ClaimApplied', 'InstanceReady', 'ProvisioningFailed', 'SettingsChanged',
+  'ScaleRequested', 'RestartRequested', 'RestartStarted', 'RestartCompleted', 'ScaleCompleted',
+  'UpgradeRequested', 'UpgradeStarted', 'UpgradeCompleted', 'UpgradeFailed',
+  'BackupRequested', 'BackupCompleted', 'BackupFailed', 'OperationFailed',
+  'DeprovisionRequested', 'FinalBackupTaken', 'ClaimDeleted', 'InstanceDeleted',
+];

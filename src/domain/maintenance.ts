@@ -1,0 +1,37 @@
+import { DAYS_OF_WEEK, type MaintenanceWindow } from './spec.js';
+
+// When a user names no window, one is derived from the instance's identity: stable across
+// restarts and rebuilds, and spread over the week so a fleet never restarts all at once.
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/** Windows start on the half hour between 00:00 and 05:30 UTC, the quietest hours for most fleets. */
+export function defaultMaintenanceWindow(tenant: string, instanceName: string): MaintenanceWindow {
+  const hash = fnv1a(`${tenant}/${instanceName}`);
+  const day = DAYS_OF_WEEK[hash % 7] ?? 'sunday';
+  const slot = Math.floor(hash / 7) % 12;
+  const hours = String(Math.floor(slot / 2)).padStart(2, '0');
+  return { dayOfWeek: day, timeOfDay: `${hours}:${slot % 2 === 0 ? '00' : '30'}`, durationMinutes: 60 };
+}
+
+const MINUTE = 60_000;
+const WEEK = 7 * 24 * 60 * MINUTE;
+
+/** The start of the next window at or after `now` (a window that is open now counts). */
+export function nextMaintenanceAt(window: MaintenanceWindow, now: Date): Date {
+  const [hours, minutes] = window.timeOfDay.split(':').map(Number) as [number, number];
+  // getUTCDay: 0 = Sunday; DAYS_OF_WEEK starts on Monday.
+  const targetDay = (DAYS_OF_WEEK.indexOf(window.dayOfWeek) + 1) % 7;
+  const candidate = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hours, minutes));
+  candidate.setUTCDate(candidate.getUTCDate() + ((targetDay - candidate.getUTCDay() + 7) % 7));
+  const windowEnd = candidate.getTime() + window.durationMinutes * MINUTE;
+  if (windowEnd <= now.getTime()) return new Date(candidate.getTime() + WEEK);
+  return candidate;
+}
