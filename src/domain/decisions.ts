@@ -27,8 +27,7 @@ const reject = (code: RejectionCode, message: string): Decision => ({ ok: false,
 export function decide(state: InstanceState, command: Command): Decision {
   if (state.phase === 'deleted') return reject('gone', `instance ${state.name} has been deleted`);
   const running = state.runningOperation;
-  // Settings are plain data on the claim: safe to change while an operation runs.
-  if (running && command.kind !== 'change-settings') {
+  if (running) {
     return reject('busy', `instance ${state.name} is busy with ${running.type} (operation ${running.id}): ${running.step}`);
   }
   if (state.phase === 'deprovisioning') return reject('gone', `instance ${state.name} is being deprovisioned`);

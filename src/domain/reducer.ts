@@ -67,7 +67,7 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
       const spec = { ...state.spec, ...rest };
       if (backup === null) delete spec.backup;
       else if (backup) spec.backup = backup;
-      return { ...state, spec };
+      return finish(start({ ...state, spec }, event, 'change-settings', 'applying settings'), event, 'succeeded');
     }
     case 'ScaleRequested': {
       const resized = { ...state, spec: { ...state.spec, size: event.data.toSize }, size: event.data.toSize, pendingRestart: true };

@@ -1,0 +1,180 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Connection } from '../../domain/events.js';
+import { isStatus, readOrUndefined, serverSideApply, type KubeClients } from './client.js';
+import {
+  CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS, LABELS,
+  buildBackup, buildClaim, buildDbOps, collectionPath, conditionOf, isTrue,
+  type ClaimParameters, type CustomObject, type DbOpsSpec, type InstanceRef,
+} from './resources.js';
+import { watchUntil } from './watch-until.js';
+
+// Activities of the Kubernetes port. Every wait is a watch with heartbeats and an absolute
+// deadline; every create is idempotent by name, so a retry after a crash adopts what exists.
+
+export type ClaimReadiness =
+  | { ready: true; connection: Connection }
+  | { ready: false; reason: string; message: string };
+
+export type OperationOutcome =
+  | { status: 'completed'; version: string; patchLevel: number }
+  | { status: 'failed'; reason: string; message: string };
+
+export type BackupOutcome =
+  | { status: 'completed'; sizeBytes: number; compressedBytes: number; postgresVersion: string; completedAt: string }
+  | { status: 'failed'; reason: string; message: string };
+
+interface Deadline {
+  /** Epoch milliseconds, computed by the workflow so a retried activity keeps the same limit. */
+  deadline: number;
+}
+
+const header = (resource: { apiVersion: string; kind: string }, namespace: string, name: string): CustomObject => ({
+  apiVersion: resource.apiVersion,
+  kind: resource.kind,
+  metadata: { name, namespace },
+});
+
+function activityContext(): { signal?: AbortSignal; heartbeat: (detail: string) => void } {
+  try {
+    const context = Context.current();
+    return { signal: context.cancellationSignal, heartbeat: (detail) => context.heartbeat(detail) };
+  } catch {
+    return { heartbeat: () => undefined }; // called outside an activity (tests of the adapter)
+  }
+}
+
+export function createKubernetesActivities(clients: KubeClients) {
+  const { kubeConfig } = clients;
+
+  async function ensureNamespace(namespace: string): Promise<void> {
+    try {
+      await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'claimflow.io/managed': 'true' } } } });
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+    }
+  }
+
+  async function wait<T>(resource: { apiVersion: string; kind: string; plural: string }, namespace: string, name: string, deadline: number, test: (object: CustomObject | undefined) => T | undefined) {
+    const { signal, heartbeat } = activityContext();
+    return watchUntil({
+      kubeConfig,
+      path: collectionPath(resource, namespace),
+      name,
+      read: () => readOrUndefined(clients, header(resource, namespace, name)),
+      test,
+      deadline,
+      heartbeat,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** Creates an object, or adopts the one a previous attempt of this same operation created. */
+  async function createOnce(object: CustomObject, operationId: string): Promise<void> {
+    try {
+      await clients.objects.create(object, undefined, undefined, 'claimflow');
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+      const existing = await readOrUndefined(clients, object);
+      const owner = existing?.metadata?.labels?.[LABELS.operation];
+      if (owner !== object.metadata?.labels?.[LABELS.operation]) {
+        throw ApplicationFailure.nonRetryable(
+          `${object.kind} ${object.metadata?.name} already exists for another operation (${owner ?? 'unknown'}), not ${operationId}`,
+          'ObjectNameConflict',
+        );
+      }
+    }
+  }
+
+  async function readConnection(namespace: string, claim: CustomObject): Promise<Connection> {
+    const secretName = (claim.spec?.writeConnectionSecretToRef as { name: string }).name;
+    const secret = await clients.core.readNamespacedSecret({ name: secretName, namespace });
+    const field = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+    // The password stays in the Secret; only where to find it leaves this function.
+    return { host: field('host'), port: Number(field('port') || 5432), database: field('database'), user: field('username'), secretName };
+  }
+
+  return {
+    async applyClaim(input: { ref: InstanceRef; parameters: ClaimParameters }): Promise<{ generation: number }> {
+      await ensureNamespace(input.ref.namespace);
+      const applied = await serverSideApply(clients, buildClaim(input.ref, input.parameters));
+      return { generation: applied.metadata?.generation ?? 0 };
+    },
+
+    async waitForClaimReady(input: { namespace: string; name: string } & Deadline): Promise<ClaimReadiness> {
+      const result = await wait(CLAIM, input.namespace, input.name, input.deadline, (claim) => (isTrue(claim, 'Ready') ? claim : undefined));
+      if (result.done) return { ready: true, connection: await readConnection(input.namespace, result.value) };
+      const ready = conditionOf(result.last, 'Ready');
+      return {
+        ready: false,
+        reason: ready?.reason ?? (result.last ? 'NotReady' : 'ClaimMissing'),
+        message: `claim ${input.name} not ready before the provisioning timeout: ${ready?.message ?? ready?.reason ?? 'no Ready condition reported'}`,
+      };
+    },
+
+    async waitForPendingRestart(input: { namespace: string; cluster: string } & Deadline): Promise<{ pendingRestart: boolean }> {
+      const result = await wait(SGCLUSTER, input.namespace, input.cluster, input.deadline, (cluster) => (isTrue(cluster, 'PendingRestart') ? true : undefined));
+      return { pendingRestart: result.done };
+    },
+
+    async createDbOps(input: { ref: InstanceRef; name: string; cluster: string; spec: DbOpsSpec; operationId: string; timeout: string }): Promise<void> {
+      await createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
+    },
+
+    async waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline): Promise<OperationOutcome> {
+      const result = await wait(SGDBOPS, input.namespace, input.name, input.deadline, (dbops) => {
+        if (isTrue(dbops, 'Completed')) return { status: 'completed' as const };
+        const failed = conditionOf(dbops, 'Failed');
+        if (failed?.status === 'True') return { status: 'failed' as const, reason: failed.reason ?? 'OperationFailed', message: failed.message ?? 'the operation failed' };
+        return undefined;
+      });
+      if (!result.done) {
+        return { status: 'failed', reason: 'OperationTimedOut', message: `SGDbOps ${input.name} did not finish before claimflow's deadline` };
+      }
+      if (result.value.status === 'failed') return result.value;
+      const cluster = await readOrUndefined(clients, header(SGCLUSTER, input.namespace, input.cluster));
+      const spec = cluster?.spec as { postgres?: { version?: string } } | undefined;
+      const security = cluster?.status?.securityUpgrade as { patchLevel?: number } | undefined;
+      return { status: 'completed', version: spec?.postgres?.version ?? '', patchLevel: security?.patchLevel ?? 0 };
+    },
+
+    async createBackup(input: { ref: InstanceRef; name: string; cluster: string; operationId: string; managedLifecycle: boolean }): Promise<void> {
+      await createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
+    },
+
+    async waitForBackup(input: { namespace: string; name: string } & Deadline): Promise<BackupOutcome> {
+      type Process = { status?: string; failure?: string; timing?: { end?: string; stored?: string } };
+      type Info = { size?: { uncompressed?: number; compressed?: number }; postgresVersion?: string };
+      const result = await wait(SGBACKUP, input.namespace, input.name, input.deadline, (backup) => {
+        const process = backup?.status?.process as Process | undefined;
+        if (process?.status === 'Completed' || process?.status === 'Failed') return { backup: backup!, process };
+        return undefined;
+      });
+      if (!result.done) return { status: 'failed', reason: 'BackupTimedOut', message: `SGBackup ${input.name} did not finish before claimflow's deadline` };
+      const { backup, process } = result.value;
+      if (process.status === 'Failed') return { status: 'failed', reason: 'BackupFailed', message: process.failure ?? 'the backup failed' };
+      const info = (backup.status?.backupInformation ?? {}) as Info;
+      return {
+        status: 'completed',
+        sizeBytes: info.size?.uncompressed ?? 0,
+        compressedBytes: info.size?.compressed ?? 0,
+        postgresVersion: info.postgresVersion ?? '',
+        completedAt: process.timing?.stored ?? process.timing?.end ?? new Date().toISOString(),
+      };
+    },
+
+    async deleteClaim(input: { namespace: string; name: string }): Promise<void> {
+      try {
+        await clients.objects.delete(header(CLAIM, input.namespace, input.name));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    },
+
+    async waitForClaimGone(input: { namespace: string; name: string } & Deadline): Promise<{ gone: boolean }> {
+      const result = await wait(CLAIM, input.namespace, input.name, input.deadline, (claim) => (claim === undefined ? true : undefined));
+      return { gone: result.done };
+    },
+  };
+}
+
+export type KubernetesActivities = ReturnType<typeof createKubernetesActivities>;

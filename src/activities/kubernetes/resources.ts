@@ -1,0 +1,102 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+// The Kubernetes objects claimflow writes, as plain builders. Group, version and kind match the
+// Crossplane XRD's claim and StackGres's own CRDs, so production and the local stack read the same.
+
+export const CLAIM = { apiVersion: 'db.claimflow.io/v1alpha1', kind: 'PostgreSQLInstance', plural: 'postgresqlinstances' } as const;
+export const SGCLUSTER = { apiVersion: 'stackgres.io/v1', kind: 'SGCluster', plural: 'sgclusters' } as const;
+export const SGDBOPS = { apiVersion: 'stackgres.io/v1', kind: 'SGDbOps', plural: 'sgdbops' } as const;
+export const SGBACKUP = { apiVersion: 'stackgres.io/v1', kind: 'SGBackup', plural: 'sgbackups' } as const;
+
+export const FIELD_MANAGER = 'claimflow';
+export const LABELS = { tenant: 'claimflow.io/tenant', instance: 'claimflow.io/instance', instanceId: 'claimflow.io/instance-id', operation: 'claimflow.io/operation-id' };
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+}
+
+/** A namespaced custom object as read back from the API server. */
+export interface CustomObject extends KubernetesObject {
+  spec?: Record<string, unknown>;
+  status?: { conditions?: Condition[] } & Record<string, unknown>;
+}
+
+export const conditionOf = (object: CustomObject | undefined, type: string): Condition | undefined =>
+  object?.status?.conditions?.find((condition) => condition.type === type);
+
+export const isTrue = (object: CustomObject | undefined, type: string): boolean => conditionOf(object, type)?.status === 'True';
+
+export const collectionPath = (resource: { apiVersion: string; plural: string }, namespace: string): string =>
+  `/apis/${resource.apiVersion}/namespaces/${namespace}/${resource.plural}`;
+
+export interface InstanceRef {
+  tenant: string;
+  namespace: string;
+  instanceName: string;
+  instanceId: string;
+}
+
+const labelsOf = (ref: InstanceRef, operationId?: string): Record<string, string> => ({
+  [LABELS.tenant]: ref.tenant,
+  [LABELS.instance]: ref.instanceName,
+  [LABELS.instanceId]: ref.instanceId,
+  ...(operationId ? { [LABELS.operation]: operationId.slice(0, 63).replace(/[^A-Za-z0-9_.-]/g, '-') } : {}),
+});
+
+export interface ClaimParameters {
+  size: string;
+  instances: number;
+  version: string;
+  maintenance: { dayOfWeek: string; timeOfDay: string };
+  backup?: { schedule: string; retention: number };
+  deletionProtection: boolean;
+  restore?: { fromBackup: string; pointInTime?: string };
+  connectionSecretName: string;
+}
+
+export function buildClaim(ref: InstanceRef, parameters: ClaimParameters): CustomObject {
+  return {
+    apiVersion: CLAIM.apiVersion,
+    kind: CLAIM.kind,
+    metadata: { name: ref.instanceName, namespace: ref.namespace, labels: labelsOf(ref) },
+    spec: {
+      parameters: {
+        size: parameters.size,
+        instances: parameters.instances,
+        postgres: { version: parameters.version },
+        maintenance: parameters.maintenance,
+        ...(parameters.backup ? { backup: parameters.backup } : {}),
+        deletionProtection: parameters.deletionProtection,
+        ...(parameters.restore ? { restore: parameters.restore } : {}),
+      },
+      writeConnectionSecretToRef: { name: parameters.connectionSecretName },
+    },
+  };
+}
+
+export type DbOpsSpec =
+  | { op: 'restart'; restart: { method: 'InPlace' | 'ReducedImpact'; onlyPendingRestart: boolean } }
+  | { op: 'securityUpgrade'; securityUpgrade: { method: 'InPlace' | 'ReducedImpact' } }
+  | { op: 'minorVersionUpgrade'; minorVersionUpgrade: { postgresVersion: string; method: 'InPlace' | 'ReducedImpact' } }
+  | { op: 'majorVersionUpgrade'; majorVersionUpgrade: { postgresVersion: string; link: boolean; check: boolean; backupPath?: string } };
+
+export function buildDbOps(ref: InstanceRef, name: string, cluster: string, spec: DbOpsSpec, operationId: string, timeout: string): CustomObject {
+  return {
+    apiVersion: SGDBOPS.apiVersion,
+    kind: SGDBOPS.kind,
+    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId) },
+    spec: { sgCluster: cluster, timeout, maxRetries: 0, ...spec },
+  };
+}
+
+export function buildBackup(ref: InstanceRef, name: string, cluster: string, operationId: string, managedLifecycle: boolean): CustomObject {
+  return {
+    apiVersion: SGBACKUP.apiVersion,
+    kind: SGBACKUP.kind,
+    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId) },
+    spec: { sgCluster: cluster, managedLifecycle },
+  };
+}

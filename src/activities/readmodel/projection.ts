@@ -1,0 +1,104 @@
+import type { Pool, PoolClient } from 'pg';
+import { reduce, type InstanceEvent, type InstanceState } from '../../domain/index.js';
+
+// Projects an instance's events into the read model with the domain reducer. Idempotent on
+// (instance, seq): a retried activity, a replayed batch or a rebuild skips what is already there,
+// and a gap is refused (retried) rather than written out of order.
+
+export interface ProjectionBatch {
+  instanceId: string;
+  workflowId: string;
+  events: InstanceEvent[];
+  /** The state carried into a continued run: the starting point when the row does not exist yet. */
+  baseState?: InstanceState | null;
+}
+
+export class ProjectionGapError extends Error {}
+
+export async function projectEvents(pool: Pool, batch: ProjectionBatch): Promise<{ applied: number; lastSeq: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const row = await client.query<{ state: InstanceState }>('SELECT state FROM instances WHERE instance_id = $1 FOR UPDATE', [batch.instanceId]);
+    let state: InstanceState | null = row.rows[0]?.state ?? batch.baseState ?? null;
+    let applied = 0;
+    for (const event of batch.events) {
+      if (state && event.seq <= state.lastSeq) continue;
+      if (state && event.seq !== state.lastSeq + 1) {
+        throw new ProjectionGapError(`instance ${batch.instanceId}: event ${event.seq} arrived but the read model is at ${state.lastSeq}`);
+      }
+      state = reduce(state, event);
+      await writeInstance(client, batch.workflowId, state);
+      await writeEvent(client, state.instanceId, event);
+      await writeOperation(client, state, event);
+      await writeBackup(client, state, event);
+      applied++;
+    }
+    await client.query('COMMIT');
+    return { applied, lastSeq: state?.lastSeq ?? 0 };
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function writeInstance(client: PoolClient, workflowId: string, state: InstanceState): Promise<void> {
+  const lastBackup = state.backups.filter((backup) => backup.status === 'completed').at(-1);
+  await client.query(
+    `INSERT INTO instances (instance_id, tenant, name, workflow_id, phase, version, size, pending_restart, maintenance_window,
+       running_operation, last_operation, last_backup_at, state, last_seq, created_at, updated_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+     ON CONFLICT (instance_id) DO UPDATE SET phase = $5, version = $6, size = $7, pending_restart = $8, maintenance_window = $9,
+       running_operation = $10, last_operation = $11, last_backup_at = $12, state = $13, last_seq = $14, updated_at = $16`,
+    [
+      state.instanceId, state.tenant, state.name, workflowId, state.phase, state.version, state.size, state.pendingRestart,
+      JSON.stringify(state.spec.maintenanceWindow), json(state.runningOperation), json(state.lastOperation),
+      lastBackup?.completedAt ?? null, JSON.stringify(state), state.lastSeq, state.createdAt, state.updatedAt,
+    ],
+  );
+}
+
+async function writeEvent(client: PoolClient, instanceId: string, event: InstanceEvent): Promise<void> {
+  await client.query(
+    `INSERT INTO instance_events (instance_id, seq, type, at, actor, request_id, reason, data)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
+    [instanceId, event.seq, event.type, event.at, event.actor, event.requestId, event.reason ?? null, JSON.stringify(event.data)],
+  );
+}
+
+async function writeOperation(client: PoolClient, state: InstanceState, event: InstanceEvent): Promise<void> {
+  const running = state.runningOperation?.id === event.requestId ? state.runningOperation : null;
+  const finished = !running && state.lastOperation?.id === event.requestId ? state.lastOperation : null;
+  const operation = running ?? finished;
+  if (!operation) return;
+  await client.query(
+    `INSERT INTO operations (instance_id, operation_id, type, status, actor, step, started_at, finished_at, error)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+     ON CONFLICT (instance_id, operation_id) DO UPDATE SET status = $4, step = $6, finished_at = $8, error = $9`,
+    [
+      state.instanceId, operation.id, operation.type, running ? 'running' : finished!.status, operation.actor,
+      running?.step ?? null, operation.startedAt, finished?.finishedAt ?? null, json(finished?.error ?? null),
+    ],
+  );
+}
+
+async function writeBackup(client: PoolClient, state: InstanceState, event: InstanceEvent): Promise<void> {
+  if (!('backupName' in event.data)) return;
+  const name = event.data.backupName;
+  const backup = state.backups.find((candidate) => candidate.name === name);
+  if (!backup) return;
+  await client.query(
+    `INSERT INTO backups (instance_id, name, purpose, status, request_id, requested_at, completed_at, size_bytes, compressed_bytes, postgres_version, error)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+     ON CONFLICT (instance_id, name) DO UPDATE SET status = $4, completed_at = $7, size_bytes = $8, compressed_bytes = $9,
+       postgres_version = $10, error = $11`,
+    [
+      state.instanceId, backup.name, backup.purpose, backup.status, backup.requestId, backup.requestedAt, backup.completedAt ?? null,
+      backup.sizeBytes ?? null, backup.compressedBytes ?? null, backup.postgresVersion ?? null, backup.error ?? null,
+    ],
+  );
+}
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+// Configuration from the environment, checked once at start-up so a typo fails loudly with the
+// variable's name instead of as a connection error later.
+
+const Env = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('claimflow'),
+  TEMPORAL_TASK_QUEUE: z.string().default('claimflow'),
+  DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/claimflow'),
+  KUBECONFIG: z.string().optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  CLAIMFLOW_API_HOST: z.string().default('127.0.0.1'),
+  CLAIMFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+export type Env = z.infer<typeof Env>;
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const parsed = Env.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

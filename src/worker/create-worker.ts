@@ -1,0 +1,42 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import pg from 'pg';
+import { createActivities } from '../activities/index.js';
+import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
+import { migrateReadModel } from '../activities/readmodel/migrate.js';
+import type { Env } from '../config/env.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface ClaimflowWorker {
+  worker: Worker;
+  /** Closes what the worker opened, after `worker.run()` has returned. */
+  close: () => Promise<void>;
+}
+
+/** Builds a worker wired to real ports: Temporal, the Kubernetes API and the read model. */
+export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}): Promise<ClaimflowWorker> {
+  await migrateReadModel(env.DATABASE_URL);
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
+  const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+  const kube = createKubeClients(loadKubeConfig(env.KUBECONFIG));
+  const worker = await Worker.create({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({ kube, pool }),
+    // Explicit, not the heap heuristic: each cached instance costs memory, and a fleet is large.
+    maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS,
+    ...overrides,
+  });
+  return {
+    worker,
+    close: async () => {
+      await connection.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+// Every workflow the worker registers. Workflow code is bundled and replayed: see eslint.config.js
+// for what it may not import.
+export { instanceWorkflow } from './instance/workflow.js';

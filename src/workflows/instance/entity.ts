@@ -1,0 +1,78 @@
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
+import { reduce, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
+import { PHASE_ATTRIBUTE } from '../messages.js';
+import type { Proxies } from './activities.js';
+
+const SEEN_REQUEST_IDS_KEPT = 1000;
+
+/**
+ * The instance inside its workflow: records events (stamped, folded by the domain reducer) and
+ * projects them to the read model in order. Recording is synchronous, so an update validator that
+ * runs right after a handler starts already sees the operation it began.
+ */
+export class InstanceEntity {
+  private pending: InstanceEvent[] = [];
+  private readonly projection = new Mutex();
+  private readonly seen: string[];
+
+  constructor(
+    private current: InstanceState | null,
+    seenRequestIds: string[],
+    private readonly activities: Proxies,
+  ) {
+    this.seen = [...seenRequestIds];
+  }
+
+  get state(): InstanceState | null {
+    return this.current;
+  }
+
+  /** The state once the instance exists (after InstanceRequested). */
+  get known(): InstanceState {
+    if (!this.current) throw new Error('the instance has not been requested yet');
+    return this.current;
+  }
+
+  get nextSeq(): number {
+    return (this.current?.lastSeq ?? 0) + 1;
+  }
+
+  record(event: NewEvent): InstanceEvent {
+    const stamped = { ...event, seq: this.nextSeq, at: new Date().toISOString() };
+    const phaseBefore = this.current?.phase;
+    this.current = reduce(this.current, stamped);
+    this.pending.push(stamped);
+    if (this.current.phase !== phaseBefore) upsertSearchAttributes([{ key: PHASE_ATTRIBUTE, value: this.current.phase }]);
+    return stamped;
+  }
+
+  /** Sends recorded events to the read model, one batch at a time, in order. */
+  async flush(): Promise<void> {
+    await this.projection.runExclusive(async () => {
+      while (this.pending.length > 0) {
+        const events = this.pending.splice(0);
+        const { instanceId, name } = this.known;
+        const summary = `project ${events.map((event) => `#${event.seq} ${event.type}`).join(', ')} of ${name}`;
+        await this.activities.quick.projectEvents.executeWithOptions({ summary }, [{ instanceId, workflowId: workflowInfo().workflowId, events }]);
+      }
+    });
+  }
+
+  hasSeen(requestId: string): boolean {
+    return this.seen.includes(requestId);
+  }
+
+  markSeen(requestId: string): void {
+    this.seen.push(requestId);
+    if (this.seen.length > SEEN_REQUEST_IDS_KEPT) this.seen.splice(0, this.seen.length - SEEN_REQUEST_IDS_KEPT);
+  }
+
+  get seenRequestIds(): string[] {
+    return [...this.seen];
+  }
+
+  get idle(): boolean {
+    return this.pending.length === 0 && !this.projection.isLocked() && !this.current?.runningOperation;
+  }
+}

@@ -1,0 +1,213 @@
+import {
+  backupName, dbOpsName, majorOf,
+  type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
+} from '../../domain/index.js';
+import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
+import type { LifecycleSettings } from '../messages.js';
+import type { Proxies } from './activities.js';
+import { claimParameters, instanceRef } from './claim.js';
+import type { InstanceEntity } from './entity.js';
+import { isoDuration } from './settings.js';
+
+// Each operation as the steps a platform engineer would take by hand, each step an event.
+// Rule that keeps validators honest: the first thing every operation does, before any await, is
+// record the event that starts it.
+
+type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
+type Outcome = { ok: true } | { ok: false; reason: string; message: string };
+
+export class Operations {
+  constructor(
+    private readonly entity: InstanceEntity,
+    private readonly activities: Proxies,
+    private readonly settings: LifecycleSettings,
+  ) {}
+
+  private get state() {
+    return this.entity.known;
+  }
+
+  private by(actor: Actor) {
+    return { actor: actor.actor, requestId: actor.requestId, ...(actor.reason ? { reason: actor.reason } : {}) };
+  }
+
+  private deadline(ms: number): number {
+    return Date.now() + ms;
+  }
+
+  private async applyClaim(why: string): Promise<void> {
+    const state = this.state;
+    await this.activities.quick.applyClaim.executeWithOptions(
+      { summary: `apply claim ${state.name}: ${why}` },
+      [{ ref: instanceRef(state), parameters: claimParameters(state) }],
+    );
+  }
+
+  async provision(actor: Actor): Promise<void> {
+    await this.entity.flush();
+    await this.applyClaim(`${this.state.spec.size}, PostgreSQL ${this.state.spec.version}`);
+    const { namespace, instanceName } = instanceRef(this.state);
+    this.entity.record({ type: 'ClaimApplied', ...this.by(actor), data: { namespace, claimName: instanceName, size: this.state.size, version: this.state.spec.version } });
+    await this.entity.flush();
+    const readiness = await this.activities.waits.waitForClaimReady.executeWithOptions(
+      { summary: `wait for claim ${instanceName} to be Ready` },
+      [{ namespace, name: instanceName, deadline: this.deadline(this.settings.provisionTimeoutMs) }],
+    );
+    if (readiness.ready) {
+      this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection } });
+    } else {
+      this.entity.record({ type: 'ProvisioningFailed', ...this.by(actor), data: { conditionReason: readiness.reason, message: readiness.message } });
+    }
+    await this.entity.flush();
+  }
+
+  async scale(envelope: Actor & { command: CommandOf<'scale'> }): Promise<void> {
+    const { size, applyAt } = envelope.command;
+    this.entity.record({ type: 'ScaleRequested', ...this.by(envelope), data: { fromSize: this.state.size, toSize: size, applyAt } });
+    await this.entity.flush();
+    await this.applyClaim(`resize to ${size}`);
+    if (applyAt === 'maintenance') return;
+    const { namespace, instanceName } = instanceRef(this.state);
+    const { pendingRestart } = await this.activities.waits.waitForPendingRestart.executeWithOptions(
+      { summary: `wait for ${instanceName} to ask for a restart` },
+      [{ namespace, cluster: instanceName, deadline: this.deadline(this.settings.pendingRestartTimeoutMs) }],
+    );
+    if (!pendingRestart) {
+      return this.fail(envelope, 'scale', 'PendingRestartNotReported', `the cluster did not report PendingRestart after the resize to ${size}`);
+    }
+    const restarted = await this.restartCluster(envelope, 'scale');
+    if (restarted.ok) this.entity.record({ type: 'ScaleCompleted', ...this.by(envelope), data: { size } });
+    await this.entity.flush();
+  }
+
+  async restart(envelope: Actor): Promise<void> {
+    this.entity.record({ type: 'RestartRequested', ...this.by(envelope), data: {} });
+    await this.restartCluster(envelope, 'restart');
+    await this.entity.flush();
+  }
+
+  async upgrade(envelope: Actor, kind: UpgradeKind, toVersion: string): Promise<void> {
+    const fromVersion = this.state.version ?? this.state.spec.version;
+    this.entity.record({ type: 'UpgradeRequested', ...this.by(envelope), data: { kind, fromVersion, toVersion } });
+    await this.entity.flush();
+    let backupPath: string | undefined;
+    if (kind === 'major') {
+      const backup = await this.backup(envelope, 'pre-upgrade');
+      if (!backup.ok) {
+        this.entity.record({
+          type: 'UpgradeFailed',
+          ...this.by(envelope),
+          data: { kind, stackgresReason: 'PreUpgradeBackupFailed', message: `no upgrade without a backup: ${backup.message}` },
+        });
+        return this.entity.flush();
+      }
+      backupPath = backup.name;
+    }
+    const specs: Record<UpgradeKind, DbOpsSpec> = {
+      minor: { op: 'minorVersionUpgrade', minorVersionUpgrade: { postgresVersion: toVersion, method: 'InPlace' } },
+      major: { op: 'majorVersionUpgrade', majorVersionUpgrade: { postgresVersion: toVersion, link: true, check: true, ...(backupPath ? { backupPath } : {}) } },
+      security: { op: 'securityUpgrade', securityUpgrade: { method: 'InPlace' } },
+    };
+    const name = dbOpsName(this.state.name, kind, this.entity.nextSeq, this.state.instanceId);
+    this.entity.record({ type: 'UpgradeStarted', ...this.by(envelope), data: { kind, dbOpsName: name } });
+    const outcome = await this.runDbOps(envelope, name, specs[kind], `${kind} upgrade ${fromVersion} -> ${toVersion}`);
+    if (outcome.status === 'completed') {
+      const version = kind === 'security' ? fromVersion : outcome.version || toVersion;
+      this.entity.record({ type: 'UpgradeCompleted', ...this.by(envelope), data: { kind, dbOpsName: name, version, ...(kind === 'security' ? { patchLevel: outcome.patchLevel } : {}) } });
+      await this.entity.flush();
+      // Keep the claim in step with the cluster so the composition never rolls the version back.
+      if (kind !== 'security') await this.applyClaim(`record PostgreSQL ${version} (major ${majorOf(version)})`);
+    } else {
+      this.entity.record({ type: 'UpgradeFailed', ...this.by(envelope), data: { kind, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
+    }
+    await this.entity.flush();
+  }
+
+  async onDemandBackup(envelope: Actor): Promise<void> {
+    await this.backup(envelope, 'on-demand');
+  }
+
+  async changeSettings(envelope: Actor & { command: CommandOf<'change-settings'> }): Promise<void> {
+    const { kind: _kind, ...changes } = envelope.command;
+    this.entity.record({ type: 'SettingsChanged', ...this.by(envelope), data: changes });
+    await this.entity.flush();
+    await this.applyClaim('settings changed');
+  }
+
+  /** Returns true when the instance is gone and the workflow may complete. */
+  async deprovision(envelope: Actor & { command: CommandOf<'deprovision'> }): Promise<void> {
+    const { finalBackup } = envelope.command;
+    this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
+    await this.entity.flush();
+    if (finalBackup) {
+      const backup = await this.backup(envelope, 'final');
+      if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
+    }
+    const { namespace, instanceName } = instanceRef(this.state);
+    await this.activities.quick.deleteClaim.executeWithOptions({ summary: `delete claim ${instanceName}` }, [{ namespace, name: instanceName }]);
+    const { gone } = await this.activities.waits.waitForClaimGone.executeWithOptions(
+      { summary: `wait for claim ${instanceName} to be gone` },
+      [{ namespace, name: instanceName, deadline: this.deadline(this.settings.deleteTimeoutMs) }],
+    );
+    if (!gone) return this.fail(envelope, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
+    this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
+    this.entity.record({ type: 'InstanceDeleted', ...this.by(envelope), data: {} });
+    await this.entity.flush();
+  }
+
+  private async restartCluster(envelope: Actor, operation: 'scale' | 'restart'): Promise<Outcome> {
+    const name = dbOpsName(this.state.name, 'restart', this.entity.nextSeq, this.state.instanceId);
+    this.entity.record({ type: 'RestartStarted', ...this.by(envelope), data: { dbOpsName: name } });
+    const spec: DbOpsSpec = { op: 'restart', restart: { method: 'ReducedImpact', onlyPendingRestart: operation === 'scale' } };
+    const outcome = await this.runDbOps(envelope, name, spec, operation === 'scale' ? 'restart to apply the new size' : 'restart');
+    if (outcome.status === 'failed') {
+      this.entity.record({ type: 'OperationFailed', ...this.by(envelope), data: { operation, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
+      return { ok: false, reason: outcome.reason, message: outcome.message };
+    }
+    this.entity.record({ type: 'RestartCompleted', ...this.by(envelope), data: { dbOpsName: name } });
+    return { ok: true };
+  }
+
+  private async runDbOps(envelope: Actor, name: string, spec: DbOpsSpec, what: string) {
+    await this.entity.flush();
+    const ref = instanceRef(this.state);
+    await this.activities.quick.createDbOps.executeWithOptions(
+      { summary: `create SGDbOps ${name} (${what})` },
+      [{ ref, name, cluster: ref.instanceName, spec, operationId: envelope.requestId, timeout: isoDuration(this.settings.operationTimeoutMs) }],
+    );
+    return this.activities.waits.waitForDbOps.executeWithOptions(
+      { summary: `wait for SGDbOps ${name} (${what})` },
+      [{ namespace: ref.namespace, name, cluster: ref.instanceName, deadline: this.deadline(this.settings.operationTimeoutMs) }],
+    );
+  }
+
+  private async backup(envelope: Actor, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
+    const name = backupName(this.state.name, this.entity.nextSeq, this.state.instanceId);
+    this.entity.record({ type: 'BackupRequested', ...this.by(envelope), data: { backupName: name, purpose } });
+    await this.entity.flush();
+    const ref = instanceRef(this.state);
+    await this.activities.quick.createBackup.executeWithOptions(
+      { summary: `create SGBackup ${name} (${purpose})` },
+      [{ ref, name, cluster: ref.instanceName, operationId: envelope.requestId, managedLifecycle: purpose === 'scheduled' }],
+    );
+    const outcome = await this.activities.waits.waitForBackup.executeWithOptions(
+      { summary: `wait for SGBackup ${name} (${purpose})` },
+      [{ namespace: ref.namespace, name, deadline: this.deadline(this.settings.backupTimeoutMs) }],
+    );
+    if (outcome.status === 'failed') {
+      this.entity.record({ type: 'BackupFailed', ...this.by(envelope), data: { backupName: name, purpose, stackgresReason: outcome.reason, message: outcome.message } });
+      await this.entity.flush();
+      return { ok: false, name, reason: outcome.reason, message: outcome.message };
+    }
+    const { status: _status, ...result } = outcome;
+    if (purpose === 'final') this.entity.record({ type: 'FinalBackupTaken', ...this.by(envelope), data: { backupName: name, ...result } });
+    else this.entity.record({ type: 'BackupCompleted', ...this.by(envelope), data: { backupName: name, purpose, ...result } });
+    await this.entity.flush();
+    return { ok: true, name };
+  }
+
+  private async fail(envelope: Actor, operation: 'scale' | 'deprovision', reason: string, message: string): Promise<void> {
+    this.entity.record({ type: 'OperationFailed', ...this.by(envelope), data: { operation, stackgresReason: reason, message } });
+    await this.entity.flush();
+  }
+}

@@ -1,0 +1,80 @@
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CommandEnvelope, decide, type Command } from '../../domain/index.js';
+import { commandUpdates, stateQuery, type CommandAccepted, type InstanceWorkflowInput } from '../messages.js';
+import { proxies } from './activities.js';
+import { InstanceEntity } from './entity.js';
+import { Operations } from './operations.js';
+import { resolveSettings } from './settings.js';
+
+/**
+ * One database instance, from request to deletion. Its history is the instance's event log;
+ * commands arrive as Updates whose validators refuse what the instance cannot do right now.
+ */
+export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<void> {
+  const settings = resolveSettings(input.settings);
+  const activities = proxies(settings);
+  const entity = new InstanceEntity(input.carried?.state ?? null, input.carried?.seenRequestIds ?? [], activities);
+  const operations = new Operations(entity, activities, settings);
+
+  if (!input.carried) {
+    entity.markSeen(input.requestId);
+    entity.record({
+      type: 'InstanceRequested',
+      actor: input.actor,
+      requestId: input.requestId,
+      data: { instanceId: input.instanceId, tenant: input.tenant, spec: input.spec },
+    });
+  }
+
+  setHandler(stateQuery, () => entity.state);
+
+  const run: { [K in Command['kind']]: (envelope: CommandEnvelope & { command: Extract<Command, { kind: K }> }) => Promise<void> } = {
+    scale: (envelope) => operations.scale(envelope),
+    restart: (envelope) => operations.restart(envelope),
+    upgrade: (envelope) => {
+      const decision = decide(entity.known, envelope.command);
+      return operations.upgrade(envelope, decision.ok && decision.upgradeKind === 'major' ? 'major' : 'minor', envelope.command.version);
+    },
+    'security-upgrade': (envelope) => operations.upgrade(envelope, 'security', entity.known.version ?? entity.known.spec.version),
+    backup: (envelope) => operations.onDemandBackup(envelope),
+    'change-settings': (envelope) => operations.changeSettings(envelope),
+    deprovision: (envelope) => operations.deprovision(envelope),
+  };
+
+  for (const kind of Object.keys(commandUpdates) as Command['kind'][]) {
+    setHandler(
+      commandUpdates[kind],
+      async (envelope): Promise<CommandAccepted> => {
+        if (entity.hasSeen(envelope.requestId)) return { operationId: envelope.requestId, duplicate: true };
+        entity.markSeen(envelope.requestId);
+        const parsed = CommandEnvelope.parse(envelope);
+        await (run[kind] as (envelope: CommandEnvelope) => Promise<void>)(parsed);
+        return { operationId: envelope.requestId, duplicate: false };
+      },
+      { validator: (envelope: CommandEnvelope) => validate(kind, envelope) },
+    );
+  }
+
+  function validate(kind: Command['kind'], envelope: CommandEnvelope): void {
+    const parsed = CommandEnvelope.safeParse(envelope);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(parsed.error.message, 'invalid_command');
+    if (parsed.data.command.kind !== kind) throw ApplicationFailure.nonRetryable(`update ${kind} carries a ${parsed.data.command.kind} command`, 'invalid_command');
+    if (entity.hasSeen(parsed.data.requestId)) return; // a retry: the handler answers with the first result
+    if (!entity.state) throw ApplicationFailure.nonRetryable('the instance is still being created', 'not_ready');
+    const decision = decide(entity.state, parsed.data.command);
+    if (!decision.ok) throw ApplicationFailure.nonRetryable(decision.message, decision.code);
+  }
+
+  if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
+
+  const historyIsLong = () =>
+    workflowInfo().continueAsNewSuggested ||
+    (settings.continueAsNewAfterEvents !== undefined && workflowInfo().historyLength >= settings.continueAsNewAfterEvents);
+
+  await condition(() => entity.state?.phase === 'deleted' || (historyIsLong() && entity.idle));
+  // Let every accepted command finish (and be projected) before this run ends.
+  await condition(allHandlersFinished);
+  await entity.flush();
+  if (entity.state?.phase === 'deleted') return;
+  await continueAsNew<typeof instanceWorkflow>({ ...input, carried: { state: entity.known, seenRequestIds: entity.seenRequestIds } });
+}
