@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { EventOrderError, reduce, reduceAll, type InstanceEvent } from '../../src/domain/index.js';
+import { story } from './support/stories.js';
+
+const final = (events: InstanceEvent[]) => reduceAll(events)!;
+
+describe('reducer', () => {
+  test('folding a prefix, then the rest, equals folding everything (continue-as-new and rebuilds rely on it)', () => {
+    fc.assert(
+      fc.property(story, fc.nat(), (events, cut) => {
+        const at = cut % (events.length + 1);
+        const snapshot = reduceAll(events.slice(0, at));
+        assert.deepEqual(reduceAll(events.slice(at), snapshot), final(events));
+      }),
+    );
+  });
+
+  test('state survives a JSON round trip unchanged (it is carried across continue-as-new as a payload)', () => {
+    fc.assert(fc.property(story, (events) => assert.deepEqual(JSON.parse(JSON.stringify(final(events))), final(events))));
+  });
+
+  test('the state knows exactly how many events made it, and when the last happened', () => {
+    fc.assert(
+      fc.property(story, (events) => {
+        const state = final(events);
+        assert.equal(state.lastSeq, events.length);
+        assert.equal(state.updatedAt, events.at(-1)!.at);
+      }),
+    );
+  });
+
+  test('every started operation is finished exactly once, with the outcome of its last event', () => {
+    fc.assert(
+      fc.property(story, (events) => {
+        const state = final(events);
+        if (state.phase !== 'provisioning') assert.equal(state.runningOperation, null);
+        const last = events.at(-1)!;
+        if (state.lastOperation) assert.equal(state.lastOperation.id, last.requestId);
+        const failed = ['OperationFailed', 'UpgradeFailed', 'BackupFailed', 'ProvisioningFailed'].includes(last.type);
+        if (state.lastOperation) assert.equal(state.lastOperation.status, failed ? 'failed' : 'succeeded');
+      }),
+    );
+  });
+
+  test('the version changes only through a completed minor or major upgrade', () => {
+    fc.assert(
+      fc.property(story, (events) => {
+        let state = null;
+        for (const event of events) {
+          const before = state?.version ?? null;
+          state = reduce(state, event);
+          const upgraded = event.type === 'UpgradeCompleted' && event.data.kind !== 'security';
+          if (before !== null && state.version !== before) assert.ok(upgraded, `${event.type} changed the version`);
+        }
+      }),
+    );
+  });
+
+  test('state at a time T is the fold of the events up to T', () => {
+    fc.assert(
+      fc.property(story, fc.nat(), (events, pick) => {
+        const cutoff = events[pick % events.length]!.at;
+        const upTo = events.filter((event) => event.at <= cutoff);
+        assert.equal(reduceAll(upTo)!.updatedAt, cutoff);
+      }),
+    );
+  });
+
+  test('refuses events out of order and histories that do not start with InstanceRequested', () => {
+    fc.assert(
+      fc.property(story.filter((events) => events.length > 3), (events) => {
+        assert.throws(() => reduceAll([events[0]!, events[2]!]), EventOrderError);
+        assert.throws(() => reduceAll(events.slice(1)), EventOrderError);
+      }),
+    );
+  });
+
+  test('a failed upgrade keeps the old version and a ready instance', () => {
+    const state = reduceAll(
+      [
+        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: { name: 'db', engine: 'postgres', version: '15.10', size: 'small', instances: 1, autoMinorUpgrades: false, deletionProtection: false, maintenanceWindow: { dayOfWeek: 'monday', timeOfDay: '01:00', durationMinutes: 60 } } } },
+        { type: 'InstanceReady', requestId: 'r0', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'd', user: 'u', secretName: 's' } } },
+        { type: 'UpgradeRequested', requestId: 'r1', data: { kind: 'major', fromVersion: '15.10', toVersion: '16.9' } },
+        { type: 'UpgradeFailed', requestId: 'r1', data: { kind: 'major', stackgresReason: 'OperationFailed', message: 'pg_upgrade check failed' } },
+      ].map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent),
+    )!;
+    assert.equal(state.version, '15.10');
+    assert.equal(state.phase, 'ready');
+    assert.deepEqual(state.lastOperation?.error, { reason: 'OperationFailed', message: 'pg_upgrade check failed' });
+  });
+});
