@@ -34,6 +34,8 @@ export async function projectEvents(pool: Pool, batch: ProjectionBatch): Promise
       await writeBackup(client, state, event);
       applied++;
     }
+    // A continued run whose earlier runs are gone from Temporal starts from the state it carried.
+    if (applied === 0 && row.rows.length === 0 && state) await writeInstance(client, batch.workflowId, state);
     await client.query('COMMIT');
     return { applied, lastSeq: state?.lastSeq ?? 0 };
   } catch (error) {

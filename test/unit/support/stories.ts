@@ -31,7 +31,7 @@ function expand(steps: Step[], provisionOk: boolean, deprovision: boolean): NewE
   push({ type: 'InstanceReady', data: { version, connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } }, 'req-0');
   for (const { kind, ok } of steps) {
     const id = `req-${++op}`;
-    const fail = (operation: string) => push({ type: 'OperationFailed', data: { operation, stackgresReason: 'OperationFailed', message: 'x' } }, id);
+    const fail = (operation: 'scale' | 'restart') => push({ type: 'OperationFailed', data: { operation, stackgresReason: 'OperationFailed', message: 'x' } }, id);
     switch (kind) {
       case 'scale': {
         const toSize = sizes[op % 3]!;
@@ -83,7 +83,7 @@ function expand(steps: Step[], provisionOk: boolean, deprovision: boolean): NewE
 
 /** Stamps seq and a strictly increasing time, as the workflow does. */
 export const stamp = (events: NewEvent[]): InstanceEvent[] =>
-  events.map((event, index) => ({ ...event, seq: index + 1, at: new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString() }) as InstanceEvent);
+  events.map((event, index) => ({ ...event, seq: index + 1, at: new Date(Date.UTC(2026, 0, 1) + index * 1000).toISOString() }));
 
 export const story = fc
   .tuple(fc.array(step, { maxLength: 25 }), fc.boolean(), fc.boolean())

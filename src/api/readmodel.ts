@@ -1,0 +1,192 @@
+import type { Pool } from 'pg';
+import type { InstanceEvent, InstanceState, OperationType, Phase, Size } from '../domain/index.js';
+import type { Backup, Operation } from './schemas.js';
+
+// The API's read side: every GET answers from these queries on the read model (PostgreSQL), never
+// from Kubernetes. Rows are written by the projection (src/activities/readmodel/projection.ts).
+
+export interface InstanceRecord {
+  instanceId: string;
+  workflowId: string;
+  state: InstanceState;
+}
+
+export interface ListFilter {
+  tenant: string;
+  phase?: Phase;
+  size?: Size;
+  version?: string;
+  /** Exclusive start: the (name, instance id) of the last item of the previous page. */
+  after?: readonly [string, string];
+  limit: number;
+}
+
+interface EventRow {
+  seq: number;
+  type: InstanceEvent['type'];
+  at: Date;
+  actor: string;
+  request_id: string;
+  reason: string | null;
+  data: unknown;
+}
+
+interface OperationRow {
+  operation_id: string;
+  type: OperationType;
+  status: 'running' | 'succeeded' | 'failed';
+  actor: string;
+  step: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  error: { reason: string; message: string } | null;
+}
+
+interface BackupRow {
+  name: string;
+  purpose: Backup['purpose'];
+  status: Backup['status'];
+  request_id: string;
+  requested_at: Date;
+  completed_at: Date | null;
+  size_bytes: string | null;
+  compressed_bytes: string | null;
+  postgres_version: string | null;
+  error: string | null;
+}
+
+const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
+const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
+const numberOrNull = (value: string | number | null): number | null => (value === null ? null : Number(value));
+
+export function toEvent(row: EventRow): InstanceEvent {
+  return {
+    seq: row.seq,
+    type: row.type,
+    at: iso(row.at),
+    actor: row.actor,
+    requestId: row.request_id,
+    ...(row.reason !== null ? { reason: row.reason } : {}),
+    data: row.data,
+  } as InstanceEvent;
+}
+
+export class ReadModel {
+  constructor(private readonly pool: Pool) {}
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  /**
+   * The instance a name means in a tenant: the live one, or else the most recent deleted one (so
+   * its history, backups and final operation stay readable after a delete).
+   */
+  async findInstance(tenant: string, name: string): Promise<InstanceRecord | undefined> {
+    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>(
+      `SELECT instance_id, workflow_id, state FROM instances WHERE tenant = $1 AND name = $2
+       ORDER BY (phase <> 'deleted') DESC, created_at DESC, instance_id DESC LIMIT 1`,
+      [tenant, name],
+    );
+    const row = rows[0];
+    return row ? { instanceId: row.instance_id, workflowId: row.workflow_id, state: row.state } : undefined;
+  }
+
+  async listInstances(filter: ListFilter): Promise<InstanceRecord[]> {
+    const conditions = ['tenant = $1'];
+    const values: unknown[] = [filter.tenant];
+    const add = (sql: (placeholder: string) => string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql(`$${values.length}`));
+    };
+    if (filter.phase) add((p) => `phase = ${p}`, filter.phase);
+    else conditions.push(`phase <> 'deleted'`);
+    if (filter.size) add((p) => `size = ${p}`, filter.size);
+    if (filter.version) add((p) => `version = ${p}`, filter.version);
+    if (filter.after) {
+      values.push(filter.after[0], filter.after[1]);
+      conditions.push(`(name, instance_id) > ($${values.length - 1}, $${values.length})`);
+    }
+    values.push(filter.limit);
+    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>(
+      `SELECT instance_id, workflow_id, state FROM instances WHERE ${conditions.join(' AND ')}
+       ORDER BY name, instance_id LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map((row) => ({ instanceId: row.instance_id, workflowId: row.workflow_id, state: row.state }));
+  }
+
+  async events(instanceId: string, after: number, limit: number): Promise<InstanceEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT seq, type, at, actor, request_id, reason, data FROM instance_events
+       WHERE instance_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [instanceId, after, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  /** Every event up to and including `at`, in order. */
+  async eventsUntil(instanceId: string, at: Date): Promise<InstanceEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT seq, type, at, actor, request_id, reason, data FROM instance_events
+       WHERE instance_id = $1 AND at <= $2 ORDER BY seq`,
+      [instanceId, at],
+    );
+    return rows.map(toEvent);
+  }
+
+  async backups(instanceId: string): Promise<Backup[]> {
+    const { rows } = await this.pool.query<BackupRow>(
+      `SELECT name, purpose, status, request_id, requested_at, completed_at, size_bytes, compressed_bytes, postgres_version, error
+       FROM backups WHERE instance_id = $1 ORDER BY requested_at, name`,
+      [instanceId],
+    );
+    return rows.map((row) => ({
+      name: row.name,
+      purpose: row.purpose,
+      status: row.status,
+      requestId: row.request_id,
+      requestedAt: iso(row.requested_at),
+      completedAt: isoOrNull(row.completed_at),
+      sizeBytes: numberOrNull(row.size_bytes),
+      compressedBytes: numberOrNull(row.compressed_bytes),
+      postgresVersion: row.postgres_version,
+      error: row.error,
+    }));
+  }
+
+  /** An operation of any instance that had this name in the tenant (newest instance first). */
+  async operation(tenant: string, name: string, operationId: string): Promise<Operation | undefined> {
+    const { rows } = await this.pool.query<OperationRow>(
+      `SELECT o.operation_id, o.type, o.status, o.actor, o.step, o.started_at, o.finished_at, o.error
+       FROM operations o JOIN instances i USING (instance_id)
+       WHERE i.tenant = $1 AND i.name = $2 AND o.operation_id = $3
+       ORDER BY i.created_at DESC LIMIT 1`,
+      [tenant, name, operationId],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      id: row.operation_id,
+      type: row.type,
+      status: row.status,
+      actor: row.actor,
+      step: row.step,
+      startedAt: iso(row.started_at),
+      finishedAt: isoOrNull(row.finished_at),
+      error: row.error,
+    };
+  }
+
+  /** The first event a request caused, if it has been projected. */
+  async firstEventOf(tenant: string, name: string, requestId: string): Promise<InstanceEvent | undefined> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT e.seq, e.type, e.at, e.actor, e.request_id, e.reason, e.data
+       FROM instance_events e JOIN instances i USING (instance_id)
+       WHERE i.tenant = $1 AND i.name = $2 AND e.request_id = $3
+       ORDER BY i.created_at DESC, e.seq LIMIT 1`,
+      [tenant, name, requestId],
+    );
+    return rows[0] ? toEvent(rows[0]) : undefined;
+  }
+}

@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import {
+  ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, UpgradeCommand,
+  type OperationType, type Phase,
+} from '../domain/index.js';
+
+// The HTTP shapes. Request bodies are built from the domain's schemas (strict: unknown fields are
+// a 400), so the API and the workflow validate a field the same way. Responses are described for
+// the OpenAPI document and checked on the way out.
+
+export const PHASES = ['provisioning', 'ready', 'failed', 'deprovisioning', 'deleted'] as const satisfies readonly Phase[];
+export const OPERATION_TYPES = [
+  'provision', 'scale', 'restart', 'minor-upgrade', 'major-upgrade', 'security-upgrade', 'backup', 'change-settings', 'deprovision',
+] as const satisfies readonly OperationType[];
+
+const Reason = z.string().max(500).describe('Why; recorded with the events this command causes');
+
+// ---- requests -------------------------------------------------------------------------------
+
+export const NameParams = z.strictObject({ name: InstanceName });
+/** Ids are printable ASCII (they end up in SQL parameters and URLs). */
+export const PrintableId = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+export const OperationParams = z.strictObject({ name: InstanceName, id: PrintableId });
+
+export const CreateInstanceBody = InstanceSpec;
+
+export const PatchInstanceBody = z
+  .strictObject({
+    size: ScaleCommand.shape.size.optional(),
+    applyAt: z.enum(['now', 'maintenance']).optional().describe('With size: restart now (default) or in the next maintenance window'),
+    maintenanceWindow: ChangeSettingsCommand.shape.maintenanceWindow,
+    backup: ChangeSettingsCommand.shape.backup.describe('The backup policy; null removes it'),
+    deletionProtection: ChangeSettingsCommand.shape.deletionProtection,
+    autoMinorUpgrades: ChangeSettingsCommand.shape.autoMinorUpgrades,
+    reason: Reason.optional(),
+  })
+  .superRefine((body, ctx) => {
+    const settings = (['maintenanceWindow', 'backup', 'deletionProtection', 'autoMinorUpgrades'] as const).filter((key) => body[key] !== undefined);
+    if (body.size === undefined && settings.length === 0) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'nothing to change: give size or at least one setting' });
+    }
+    if (body.applyAt !== undefined && body.size === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['applyAt'], message: 'applyAt only goes with size' });
+    }
+    if (body.size !== undefined && settings.length > 0) {
+      for (const key of settings) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'a resize cannot be combined with settings: send size and the settings in two requests' });
+      }
+    }
+  })
+  .describe('Either a resize ({size, applyAt?}) or a change of settings, not both in one request');
+
+export const UpgradeBody = z
+  .strictObject({
+    type: z.enum(['version', 'security']).optional().describe('"security" applies the latest security patches without changing the version'),
+    version: UpgradeCommand.shape.version.max(50).optional().describe('Target version; minor or major is decided from the catalog'),
+    reason: Reason.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.type === 'security' && body.version !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['version'], message: 'a security upgrade keeps the version: leave version out' });
+    }
+    if (body.type !== 'security' && body.version === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['version'], message: 'required (or send {"type": "security"})' });
+    }
+  });
+
+export const ReasonBody = z.strictObject({ reason: Reason.optional() }).nullish().describe('Optional');
+
+const booleanString = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const DeleteQuery = z.strictObject({
+  finalBackup: booleanString.optional().describe('false skips the final backup (default true)'),
+  reason: Reason.optional(),
+});
+
+export const LIST_LIMIT_MAX = 100;
+export const ListQuery = z.strictObject({
+  phase: z.enum(PHASES).optional().describe('Deleted instances are listed only when asked for with phase=deleted'),
+  size: SizeName.optional(),
+  version: z.string().max(20).regex(/^\d+\.\d+$/, 'must be a version like 15.13').optional(),
+  cursor: z.string().max(500).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API returned').optional().describe('nextCursor of the previous page'),
+  limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(20),
+});
+
+export const EVENTS_LIMIT_MAX = 1000;
+/** Sequence numbers are PostgreSQL integers. */
+const SEQ_MAX = 2_147_483_647;
+export const EventsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(SEQ_MAX).optional().describe('Only events with a greater seq'),
+  limit: z.coerce.number().int().min(1).max(EVENTS_LIMIT_MAX).default(EVENTS_LIMIT_MAX),
+  follow: booleanString.optional().describe('true: stream the events as server-sent events, then new ones as they happen'),
+});
+
+export const StateQuery = z.strictObject({
+  at: z.iso.datetime({ offset: true }).describe('ISO-8601 time: the state as of then, folded from the events up to it'),
+});
+
+export const IdempotencyKeyHeader = PrintableId;
+
+// ---- responses ------------------------------------------------------------------------------
+
+const Timestamp = z.string().describe('ISO-8601');
+
+export const OperationRef = z
+  .object({
+    id: z.string(),
+    type: z.enum(OPERATION_TYPES),
+    status: z.enum(['accepted', 'running', 'succeeded', 'failed']),
+  })
+  .meta({ id: 'OperationRef' });
+export type OperationRef = z.infer<typeof OperationRef>;
+
+const OperationError = z.object({ reason: z.string(), message: z.string() });
+
+export const Operation = z
+  .object({
+    id: z.string(),
+    type: z.enum(OPERATION_TYPES),
+    status: z.enum(['accepted', 'running', 'succeeded', 'failed']),
+    actor: z.string().nullable(),
+    step: z.string().nullable(),
+    startedAt: Timestamp.nullable(),
+    finishedAt: Timestamp.nullable(),
+    error: OperationError.nullable(),
+  })
+  .meta({ id: 'Operation' });
+export type Operation = z.infer<typeof Operation>;
+
+export const CommandAcceptedBody = z.object({ operation: OperationRef });
+
+const RunningOperationView = z.object({ id: z.string(), type: z.enum(OPERATION_TYPES), actor: z.string(), startedAt: Timestamp, step: z.string() });
+const FinishedOperationView = z.object({
+  id: z.string(),
+  type: z.enum(OPERATION_TYPES),
+  actor: z.string(),
+  startedAt: Timestamp,
+  status: z.enum(['succeeded', 'failed']),
+  finishedAt: Timestamp,
+  error: OperationError.optional(),
+});
+
+export const Backup = z
+  .object({
+    name: z.string(),
+    purpose: z.enum(['on-demand', 'pre-upgrade', 'final', 'scheduled', 'maintenance']),
+    status: z.enum(['running', 'completed', 'failed']),
+    requestId: z.string(),
+    requestedAt: Timestamp,
+    completedAt: Timestamp.nullable(),
+    sizeBytes: z.number().nullable(),
+    compressedBytes: z.number().nullable(),
+    postgresVersion: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'Backup' });
+export type Backup = z.infer<typeof Backup>;
+
+export const ResolvedSpecView = z
+  .object({
+    name: z.string(),
+    engine: z.literal('postgres'),
+    version: z.string(),
+    size: SizeName,
+    instances: z.number().int(),
+    maintenanceWindow: MaintenanceWindow,
+    autoMinorUpgrades: z.boolean(),
+    backup: BackupPolicy.optional(),
+    deletionProtection: z.boolean(),
+    restoreFrom: z.object({ instance: z.string(), backup: z.string(), pointInTime: z.string().optional() }).optional(),
+  })
+  .meta({ id: 'InstanceSpec' });
+
+export const InstanceView = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    phase: z.enum(PHASES),
+    version: z.string().nullable().describe('The version the cluster runs (null until it is ready)'),
+    patchLevel: z.number().int(),
+    size: SizeName,
+    instances: z.number().int(),
+    pendingRestart: z.boolean(),
+    maintenanceWindow: MaintenanceWindow,
+    nextMaintenanceAt: Timestamp.nullable(),
+    backupPolicy: BackupPolicy.nullable(),
+    deletionProtection: z.boolean(),
+    autoMinorUpgrades: z.boolean(),
+    lastBackup: Backup.nullable(),
+    runningOperation: RunningOperationView.nullable(),
+    lastOperation: FinishedOperationView.nullable(),
+    failure: OperationError.nullable(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Instance' });
+export type InstanceView = z.infer<typeof InstanceView>;
+
+export const CreatedBody = z.object({
+  instance: z.object({ id: z.string(), name: z.string(), phase: z.enum(PHASES), spec: ResolvedSpecView }),
+  operation: OperationRef,
+});
+export type CreatedBody = z.infer<typeof CreatedBody>;
+
+export const InstanceList = z.object({ items: z.array(InstanceView), nextCursor: z.string().nullable() });
+export const BackupList = z.object({ items: z.array(Backup) });
+
+export const EventView = z
+  .object({
+    seq: z.number().int(),
+    type: z.string(),
+    at: Timestamp,
+    actor: z.string(),
+    requestId: z.string(),
+    reason: z.string().optional(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'Event' });
+export type EventView = z.infer<typeof EventView>;
+export const EventList = z.object({ items: z.array(EventView), lastSeq: z.number().int().describe('Pass as ?after= to get what comes next') });
+
+export const StateAtBody = z.object({ at: Timestamp, state: z.record(z.string(), z.unknown()).describe('The instance state (InstanceState) folded from the events up to `at`') });
+
+export const ConnectionView = z.object({ host: z.string(), port: z.number().int(), database: z.string(), user: z.string(), secretName: z.string() });

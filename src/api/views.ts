@@ -1,0 +1,78 @@
+import { nextMaintenanceAt, type BackupRecord, type InstanceEvent, type InstanceState, type OperationType } from '../domain/index.js';
+import type { Backup, EventView, InstanceView, Operation } from './schemas.js';
+
+// Read-model rows and workflow state as the API shows them.
+
+export function backupView(record: BackupRecord): Backup {
+  return {
+    name: record.name,
+    purpose: record.purpose,
+    status: record.status,
+    requestId: record.requestId,
+    requestedAt: record.requestedAt,
+    completedAt: record.completedAt ?? null,
+    sizeBytes: record.sizeBytes ?? null,
+    compressedBytes: record.compressedBytes ?? null,
+    postgresVersion: record.postgresVersion ?? null,
+    error: record.error ?? null,
+  };
+}
+
+export function instanceView(state: InstanceState, now: Date): InstanceView {
+  const { spec } = state;
+  const lastBackup = state.backups.filter((backup) => backup.status === 'completed').at(-1);
+  return {
+    id: state.instanceId,
+    name: state.name,
+    phase: state.phase,
+    version: state.version,
+    patchLevel: state.patchLevel ?? 0,
+    size: state.size,
+    instances: spec.instances,
+    pendingRestart: state.pendingRestart,
+    maintenanceWindow: spec.maintenanceWindow,
+    nextMaintenanceAt: state.phase === 'deleted' ? null : nextMaintenanceAt(spec.maintenanceWindow, now).toISOString(),
+    backupPolicy: spec.backup ?? null,
+    deletionProtection: spec.deletionProtection,
+    autoMinorUpgrades: spec.autoMinorUpgrades,
+    lastBackup: lastBackup ? backupView(lastBackup) : null,
+    runningOperation: state.runningOperation,
+    lastOperation: state.lastOperation,
+    failure: state.failure,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+  };
+}
+
+export function eventView(event: InstanceEvent): EventView {
+  return {
+    seq: event.seq,
+    type: event.type,
+    at: event.at,
+    actor: event.actor,
+    requestId: event.requestId,
+    ...(event.reason !== undefined ? { reason: event.reason } : {}),
+    data: event.data as Record<string, unknown>,
+  };
+}
+
+/** An operation as the workflow sees it, for when the read model has not caught up yet. */
+export function operationFromState(state: InstanceState | null, id: string): Operation | undefined {
+  if (!state) return undefined;
+  if (state.runningOperation?.id === id) {
+    const running = state.runningOperation;
+    return { id, type: running.type, status: 'accepted', actor: running.actor, step: running.step, startedAt: running.startedAt, finishedAt: null, error: null };
+  }
+  if (state.lastOperation?.id === id) {
+    const last = state.lastOperation;
+    return { id, type: last.type, status: last.status, actor: last.actor, step: null, startedAt: last.startedAt, finishedAt: last.finishedAt, error: last.error ?? null };
+  }
+  return undefined;
+}
+
+export function operationTypeIn(state: InstanceState | null, id: string): OperationType | undefined {
+  if (!state) return undefined;
+  if (state.runningOperation?.id === id) return state.runningOperation.type;
+  if (state.lastOperation?.id === id) return state.lastOperation.type;
+  return undefined;
+}

@@ -1,0 +1,21 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from '../support/lifecycle.js';
+
+// Recorded histories (test/fixtures/histories, refreshed with RECORD_HISTORIES=1, see
+// durability.test.ts) replayed against the current workflow code: a change that would break
+// running instances fails here. Such a change needs patched() instead.
+
+const FIXTURES = 'test/fixtures/histories';
+
+for (const file of readdirSync(FIXTURES).filter((name) => name.endsWith('.binpb'))) {
+  test(`replays ${file} without non-determinism`, async () => {
+    const history = temporal.api.history.v1.History.decode(readFileSync(join(FIXTURES, file)));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+  });
+}
