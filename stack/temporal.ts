@@ -1,0 +1,78 @@
+// Temporal dev server (`temporal server start-dev`): one process with frontend, history, matching,
+// SQLite persistence and (unless headless) the Web UI. The namespace and the search attributes
+// claimflow's workflows upsert are registered at launch; registering them again on a restart is
+// a no-op, so the SQLite file can be kept across `down`/`up`.
+import { join } from 'node:path';
+import { paths, temporalAddress, type StackConfig } from './config.js';
+import type { Supervised } from './supervise.js';
+import { cleanEnv, run, StackError, waitFor } from './util.js';
+
+export const SEARCH_ATTRIBUTES = ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase'] as const;
+
+/** 30 days: the dev server's default (1 day) would drop finished workflows from the UI overnight. */
+export const RETENTION = '720h';
+
+const temporalBin = (config: StackConfig) => join(config.toolchainBin, 'temporal');
+
+// TEMPORAL_ADDRESS etc. in the user's shell (e.g. after `source .local/env` of another stack)
+// would override our flags in the CLI's env-config loading: start from an environment without them.
+const cliEnv = () => cleanEnv();
+
+export function temporalComponent(config: StackConfig): Supervised {
+  const ports = [{ port: config.ports.temporal, label: 'Temporal gRPC' }];
+  if (config.ports.temporalUi !== undefined) ports.push({ port: config.ports.temporalUi, label: 'Temporal UI' });
+  return {
+    name: 'temporal',
+    title: 'Temporal dev server',
+    ports,
+    spec: () => ({
+      name: 'temporal',
+      command: temporalBin(config),
+      args: [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(config.ports.temporal),
+        ...(config.ports.temporalUi === undefined ? ['--headless'] : ['--ui-port', String(config.ports.temporalUi)]),
+        '--db-filename', paths(config).temporalDb,
+        '--namespace', config.temporalNamespace,
+        ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+        '--log-level', 'warn',
+      ],
+      env: cliEnv(),
+      cwd: config.stateDir,
+    }),
+    healthy: async () => (await temporalHealthy(config)) && (config.ports.temporalUi === undefined || (await uiAnswers(config))),
+    timeoutMs: 60_000,
+  };
+}
+
+export async function temporalHealthy(config: StackConfig): Promise<boolean> {
+  const r = await run(temporalBin(config), ['operator', 'cluster', 'health', '--address', temporalAddress(config)], { env: cliEnv(), timeoutMs: 5000 });
+  return r.code === 0 && r.stdout.includes('SERVING');
+}
+
+async function uiAnswers(config: StackConfig): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${config.ports.temporalUi}/`, { signal: AbortSignal.timeout(2000) });
+  await res.body?.cancel();
+  return res.ok;
+}
+
+/**
+ * Sets the namespace's retention explicitly instead of relying on the dev server's default.
+ * Retried briefly: right after the frontend reports SERVING the namespace cache may lag.
+ */
+export async function setRetention(config: StackConfig, signal?: AbortSignal): Promise<void> {
+  const args = ['operator', 'namespace', 'update', '--address', temporalAddress(config), '--namespace', config.temporalNamespace, '--retention', RETENTION];
+  let lastError = '';
+  await waitFor(
+    async () => {
+      const r = await run(temporalBin(config), args, { env: cliEnv(), timeoutMs: 10_000 });
+      lastError = (r.stderr || r.stdout).trim();
+      return r.code === 0;
+    },
+    { what: `setting retention of Temporal namespace ${config.temporalNamespace}`, timeoutMs: 20_000, intervalMs: 300, signal },
+  ).catch((e: unknown) => {
+    throw new StackError(`${(e as Error).message}: ${lastError}`);
+  });
+}
+
