@@ -1,11 +1,17 @@
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { KubeClients } from './kubernetes/client.js';
 import { createKubernetesActivities } from './kubernetes/activities.js';
 import { createReadModelActivities } from './readmodel/activities.js';
+import { createTemporalActivities, type TemporalPortOptions } from './temporal/activities.js';
 
 /** Every activity the worker registers, wired to the clients of their ports. */
-export function createActivities(clients: { kube: KubeClients; pool: Pool }) {
-  return { ...createKubernetesActivities(clients.kube), ...createReadModelActivities(clients.pool) };
+export function createActivities(clients: { kube: KubeClients; pool: Pool; temporal: Client }, options: TemporalPortOptions) {
+  return {
+    ...createKubernetesActivities(clients.kube),
+    ...createReadModelActivities(clients.pool),
+    ...createTemporalActivities(clients.temporal, options),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

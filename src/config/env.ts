@@ -9,9 +9,13 @@ const Env = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('claimflow'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/claimflow'),
   KUBECONFIG: z.string().optional(),
+  /** A workflow bundle prebuilt at image build time (scripts/bundle-workflows.ts); unset: bundle at start. */
+  WORKER_WORKFLOW_BUNDLE: z.string().optional(),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
+  MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   CLAIMFLOW_API_HOST: z.string().default('127.0.0.1'),
   CLAIMFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -15,7 +15,11 @@ export type OperationType =
   | 'security-upgrade'
   | 'backup'
   | 'change-settings'
+  | 'maintenance'
   | 'deprovision';
+
+export type MaintenanceTrigger = 'schedule' | 'manual';
+export type MaintenanceStep = 'backup' | 'upgrade' | 'restart';
 
 /** Where clients connect. The password stays in the Secret: only its name travels. */
 export interface Connection {
@@ -53,6 +57,12 @@ interface EventData {
   BackupCompleted: BackupResult & { purpose: BackupPurpose };
   BackupFailed: { backupName: string; purpose: BackupPurpose; stackgresReason: string; message: string };
   OperationFailed: { operation: OperationType; dbOpsName?: string; stackgresReason: string; message: string };
+  BackupDeleted: { backupName: string; cause: 'retention' };
+  MaintenanceWindowOpened: { runId: string; trigger: MaintenanceTrigger; windowEndsAt: string };
+  MaintenanceStarted: { runId: string; plan: string };
+  MaintenanceCompleted: { runId: string; summary: string };
+  MaintenanceFailed: { runId: string; step: MaintenanceStep; message: string };
+  MaintenanceSkipped: { runId: string; cause: string };
   DeprovisionRequested: { finalBackup: boolean };
   FinalBackupTaken: BackupResult;
   ClaimDeleted: { claimName: string };
@@ -93,6 +103,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   'InstanceRequested', 'ClaimApplied', 'InstanceReady', 'ProvisioningFailed', 'SettingsChanged',
   'ScaleRequested', 'RestartRequested', 'RestartStarted', 'RestartCompleted', 'ScaleCompleted',
   'UpgradeRequested', 'UpgradeStarted', 'UpgradeCompleted', 'UpgradeFailed',
-  'BackupRequested', 'BackupCompleted', 'BackupFailed', 'OperationFailed',
+  'BackupRequested', 'BackupCompleted', 'BackupFailed', 'BackupDeleted', 'OperationFailed',
+  'MaintenanceWindowOpened', 'MaintenanceStarted', 'MaintenanceCompleted', 'MaintenanceFailed', 'MaintenanceSkipped',
   'DeprovisionRequested', 'FinalBackupTaken', 'ClaimDeleted', 'InstanceDeleted',
 ];

@@ -8,3 +8,4 @@ export * from './reducer.js';
 export * from './sizes.js';
 export * from './spec.js';
 export * from './state.js';
+export * from './scheduled-work.js';

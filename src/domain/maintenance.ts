@@ -1,3 +1,4 @@
+import { majorOf, newestMinorOf, planUpgrade } from './catalog.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from './spec.js';
 
 // When a user names no window, one is derived from the instance's identity: stable across
@@ -24,14 +25,31 @@ export function defaultMaintenanceWindow(tenant: string, instanceName: string): 
 const MINUTE = 60_000;
 const WEEK = 7 * 24 * 60 * MINUTE;
 
-/** The start of the next window at or after `now` (a window that is open now counts). */
-export function nextMaintenanceAt(window: MaintenanceWindow, now: Date): Date {
+/**
+ * The start of the next window: the one open now (if maintenance has not run in it yet), else the
+ * next one. `lastRunAt` is when the latest maintenance run opened, if any.
+ */
+export function nextMaintenanceAt(window: MaintenanceWindow, now: Date, lastRunAt?: string): Date {
   const [hours, minutes] = window.timeOfDay.split(':').map(Number) as [number, number];
   // getUTCDay: 0 = Sunday; DAYS_OF_WEEK starts on Monday.
   const targetDay = (DAYS_OF_WEEK.indexOf(window.dayOfWeek) + 1) % 7;
   const candidate = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hours, minutes));
   candidate.setUTCDate(candidate.getUTCDate() + ((targetDay - candidate.getUTCDay() + 7) % 7));
-  const windowEnd = candidate.getTime() + window.durationMinutes * MINUTE;
-  if (windowEnd <= now.getTime()) return new Date(candidate.getTime() + WEEK);
-  return candidate;
+  // This week's window may have started before today's date rolled over into it: look one week back too.
+  const previous = new Date(candidate.getTime() - WEEK);
+  const open = [previous, candidate].find((start) => start.getTime() <= now.getTime() && now.getTime() < start.getTime() + window.durationMinutes * MINUTE);
+  if (open) {
+    const ranInIt = lastRunAt !== undefined && Date.parse(lastRunAt) >= open.getTime();
+    return ranInIt ? new Date(open.getTime() + WEEK) : open;
+  }
+  return candidate.getTime() > now.getTime() ? candidate : new Date(candidate.getTime() + WEEK);
+}
+
+/** What a maintenance run will do to an instance: the newest minor if opted in, else security patches. */
+export function planMaintenance(state: { version: string | null; spec: { autoMinorUpgrades: boolean } }):
+  { kind: 'minor'; toVersion: string } | { kind: 'security'; toVersion: string } {
+  const version = state.version ?? '';
+  const newest = newestMinorOf(majorOf(version));
+  if (state.spec.autoMinorUpgrades && newest && planUpgrade(version, newest).ok) return { kind: 'minor', toVersion: newest };
+  return { kind: 'security', toVersion: version };
 }

@@ -1,5 +1,5 @@
 import type { EventOf, InstanceEvent, OperationType, UpgradeKind } from './events.js';
-import type { BackupRecord, InstanceState, RunningOperation } from './state.js';
+import type { BackupRecord, InstanceState, MaintenanceRun, RunningOperation } from './state.js';
 
 // The one fold from events to state. The workflow, the read-model projection, the rebuild and the
 // "state at time T" view all call this, so they cannot disagree.
@@ -9,6 +9,9 @@ const UPGRADE_OPERATION: Record<UpgradeKind, OperationType> = {
   major: 'major-upgrade',
   security: 'security-upgrade',
 };
+const UPGRADES: OperationType[] = ['minor-upgrade', 'major-upgrade', 'security-upgrade'];
+type Outcome = 'succeeded' | 'failed';
+type Failure = { reason: string; message: string };
 
 export class EventOrderError extends Error {}
 
@@ -44,6 +47,7 @@ function requested(event: EventOf<'InstanceRequested'>): InstanceState {
     lastOperation: null,
     backups: [],
     failure: null,
+    maintenance: null,
     createdAt: event.at,
     updatedAt: event.at,
     lastSeq: event.seq,
@@ -57,47 +61,47 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
     case 'ClaimApplied':
       return withStep({ ...state, claim: { namespace: event.data.namespace, name: event.data.claimName } }, 'waiting for the cluster to be ready');
     case 'InstanceReady':
-      return finish({ ...state, phase: 'ready', version: event.data.version, connection: event.data.connection, failure: null }, event, 'succeeded');
+      return finish({ ...state, phase: 'ready', version: event.data.version, connection: event.data.connection, failure: null }, event, ['provision'], 'succeeded');
     case 'ProvisioningFailed': {
       const error = { reason: event.data.conditionReason, message: event.data.message };
-      return finish({ ...state, phase: 'failed', failure: error }, event, 'failed', error);
+      return finish({ ...state, phase: 'failed', failure: error }, event, ['provision'], 'failed', error);
     }
     case 'SettingsChanged': {
       const { backup, ...rest } = event.data;
       const spec = { ...state.spec, ...rest };
       if (backup === null) delete spec.backup;
       else if (backup) spec.backup = backup;
-      return finish(start({ ...state, spec }, event, 'change-settings', 'applying settings'), event, 'succeeded');
+      return finish(start({ ...state, spec }, event, 'change-settings', 'applying settings'), event, ['change-settings'], 'succeeded');
     }
     case 'ScaleRequested': {
       const resized = { ...state, spec: { ...state.spec, size: event.data.toSize }, size: event.data.toSize, pendingRestart: true };
       return event.data.applyAt === 'maintenance'
-        ? finish(start(resized, event, 'scale', 'restart deferred to the maintenance window'), event, 'succeeded')
+        ? finish(start(resized, event, 'scale', 'restart deferred to the maintenance window'), event, ['scale'], 'succeeded')
         : start(resized, event, 'scale', 'waiting for the cluster to ask for a restart');
     }
     case 'RestartRequested':
       return start(state, event, 'restart', 'restarting');
     case 'RestartStarted':
       return withStep(state, `restarting (${event.data.dbOpsName})`);
-    case 'RestartCompleted': {
-      const restarted = { ...state, pendingRestart: false };
-      return state.runningOperation?.type === 'restart' ? finish(restarted, event, 'succeeded') : restarted;
-    }
+    case 'RestartCompleted':
+      return finish({ ...state, pendingRestart: false }, event, ['restart'], 'succeeded');
     case 'ScaleCompleted':
-      return finish({ ...state, size: event.data.size }, event, 'succeeded');
+      return finish({ ...state, size: event.data.size }, event, ['scale'], 'succeeded');
     case 'UpgradeRequested':
       return start(state, event, UPGRADE_OPERATION[event.data.kind], `${event.data.kind} upgrade ${event.data.fromVersion} -> ${event.data.toVersion} requested`);
     case 'UpgradeStarted':
       return withStep(state, `upgrading (${event.data.dbOpsName})`);
     case 'UpgradeCompleted': {
+      // Every upgrade rolls the pods, which applies a pending sizing change as well.
+      const rolled = { ...state, pendingRestart: false };
       const upgraded =
         event.data.kind === 'security'
-          ? { ...state, patchLevel: event.data.patchLevel ?? state.patchLevel + 1 }
-          : { ...state, version: event.data.version, spec: { ...state.spec, version: event.data.version } };
-      return finish(upgraded, event, 'succeeded');
+          ? { ...rolled, patchLevel: event.data.patchLevel ?? state.patchLevel + 1 }
+          : { ...rolled, version: event.data.version, spec: { ...state.spec, version: event.data.version } };
+      return finish(upgraded, event, UPGRADES, 'succeeded');
     }
     case 'UpgradeFailed':
-      return finish(state, event, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
+      return finish(state, event, UPGRADES, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
     case 'BackupRequested': {
       const record: BackupRecord = {
         name: event.data.backupName,
@@ -107,33 +111,52 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
         requestedAt: event.at,
       };
       const withBackup = { ...state, backups: [...state.backups, record] };
-      if (event.data.purpose === 'on-demand' && !state.runningOperation) return start(withBackup, event, 'backup', `backing up (${record.name})`);
-      return withStep(withBackup, `backing up (${record.name})`);
+      const standalone = event.data.purpose === 'on-demand' || event.data.purpose === 'scheduled';
+      return standalone ? start(withBackup, event, 'backup', `backing up (${record.name})`) : withStep(withBackup, `backing up (${record.name})`);
     }
     case 'BackupCompleted':
     case 'FinalBackupTaken': {
       const { backupName, ...result } = event.data;
-      const done = updateBackup(state, backupName, { status: 'completed', ...result });
-      return isOwnOperation(state, event, 'backup') ? finish(done, event, 'succeeded') : done;
+      return finish(updateBackup(state, backupName, { status: 'completed', ...result }), event, ['backup'], 'succeeded');
     }
     case 'BackupFailed': {
       const failed = updateBackup(state, event.data.backupName, { status: 'failed', error: event.data.message });
-      return isOwnOperation(state, event, 'backup')
-        ? finish(failed, event, 'failed', { reason: event.data.stackgresReason, message: event.data.message })
-        : failed;
+      return finish(failed, event, ['backup'], 'failed', { reason: event.data.stackgresReason, message: event.data.message });
     }
+    case 'BackupDeleted':
+      return { ...state, backups: state.backups.filter((backup) => backup.name !== event.data.backupName) };
     case 'OperationFailed':
-      return finish(state, event, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
+      return finish(state, event, null, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
+    case 'MaintenanceWindowOpened':
+      return withMaintenance(state, {
+        runId: event.data.runId,
+        trigger: event.data.trigger,
+        status: 'waiting',
+        openedAt: event.at,
+        windowEndsAt: event.data.windowEndsAt,
+      });
+    case 'MaintenanceStarted':
+      return withMaintenance(start(state, event, 'maintenance', event.data.plan), { status: 'running', startedAt: event.at, outcome: event.data.plan });
+    case 'MaintenanceCompleted':
+      return finish(withMaintenance(state, { status: 'completed', finishedAt: event.at, outcome: event.data.summary }), event, ['maintenance'], 'succeeded');
+    case 'MaintenanceFailed': {
+      const error = { reason: `MaintenanceFailed:${event.data.step}`, message: event.data.message };
+      return finish(withMaintenance(state, { status: 'failed', finishedAt: event.at, outcome: event.data.message }), event, ['maintenance'], 'failed', error);
+    }
+    case 'MaintenanceSkipped':
+      return withMaintenance(state, { status: 'skipped', finishedAt: event.at, outcome: event.data.cause });
     case 'DeprovisionRequested':
       return start({ ...state, phase: 'deprovisioning' }, event, 'deprovision', event.data.finalBackup ? 'taking the final backup' : 'deleting the claim');
     case 'ClaimDeleted':
       return withStep(state, 'claim deleted');
     case 'InstanceDeleted':
-      return finish({ ...state, phase: 'deleted', connection: null }, event, 'succeeded');
+      return finish({ ...state, phase: 'deleted', connection: null }, event, ['deprovision'], 'succeeded');
   }
 }
 
+/** Starts an operation; an event of the operation already running (same request) only moves its step. */
 function start(state: InstanceState, event: InstanceEvent, type: OperationType, step: string): InstanceState {
+  if (state.runningOperation?.id === event.requestId) return withStep(state, step);
   const running: RunningOperation = { id: event.requestId, type, actor: event.actor, startedAt: event.at, step };
   return { ...state, runningOperation: running };
 }
@@ -142,14 +165,13 @@ function withStep(state: InstanceState, step: string): InstanceState {
   return state.runningOperation ? { ...state, runningOperation: { ...state.runningOperation, step } } : state;
 }
 
-function finish(
-  state: InstanceState,
-  event: InstanceEvent,
-  status: 'succeeded' | 'failed',
-  error?: { reason: string; message: string },
-): InstanceState {
+/**
+ * Finishes the running operation when the event belongs to it and is the kind of event that ends
+ * that kind of operation (`types`; null: any). A backup inside a maintenance run does not end it.
+ */
+function finish(state: InstanceState, event: InstanceEvent, types: OperationType[] | null, status: Outcome, error?: Failure): InstanceState {
   const running = state.runningOperation;
-  if (!running || running.id !== event.requestId) return state;
+  if (!running || running.id !== event.requestId || (types && !types.includes(running.type))) return state;
   const { step: _step, ...operation } = running;
   // A failed deprovision (say, the final backup failed) leaves the instance serving, not half-deleted.
   const phase = status === 'failed' && state.phase === 'deprovisioning' ? 'ready' : state.phase;
@@ -161,8 +183,11 @@ function finish(
   };
 }
 
-const isOwnOperation = (state: InstanceState, event: InstanceEvent, type: OperationType): boolean =>
-  state.runningOperation?.id === event.requestId && state.runningOperation.type === type;
+function withMaintenance(state: InstanceState, change: Partial<MaintenanceRun> & Pick<MaintenanceRun, 'status'>): InstanceState {
+  const current = state.maintenance;
+  if (!current && !('runId' in change)) return state;
+  return { ...state, maintenance: { ...(current as MaintenanceRun), ...change } };
+}
 
 function updateBackup(state: InstanceState, name: string, change: Partial<BackupRecord>): InstanceState {
   return { ...state, backups: state.backups.map((backup) => (backup.name === name ? { ...backup, ...change } : backup)) };

@@ -31,6 +31,18 @@ export interface BackupRecord {
   error?: string;
 }
 
+export interface MaintenanceRun {
+  runId: string;
+  trigger: 'schedule' | 'manual';
+  status: 'waiting' | 'running' | 'completed' | 'failed' | 'skipped';
+  openedAt: string;
+  windowEndsAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** What it did, or why it failed or was skipped. */
+  outcome?: string;
+}
+
 export interface InstanceState {
   instanceId: string;
   tenant: string;
@@ -51,6 +63,8 @@ export interface InstanceState {
   /** Backups that exist, newest last. Bounded by retention and by deletion. */
   backups: BackupRecord[];
   failure: { reason: string; message: string } | null;
+  /** The latest maintenance run (waiting, running or finished). */
+  maintenance: MaintenanceRun | null;
   createdAt: string;
   updatedAt: string;
   lastSeq: number;

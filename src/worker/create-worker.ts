@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.js';
@@ -20,12 +21,15 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const kube = createKubeClients(loadKubeConfig(env.KUBECONFIG));
+  // Activities of the Temporal port (schedules, fleet slots) are clients of Temporal themselves.
+  const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ kube, pool }),
+    ...(env.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ kube, pool, temporal }, { maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT, fleetWorkflowId: env.MAINTENANCE_FLEET_ID }),
     // Explicit, not the heap heuristic: each cached instance costs memory, and a fleet is large.
     maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
@@ -36,6 +40,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     worker,
     close: async () => {
       await connection.close();
+      await clientConnection.close();
       await pool.end();
     },
   };

@@ -1,3 +1,5 @@
 // Every workflow the worker registers. Workflow code is bundled and replayed: see eslint.config.js
 // for what it may not import.
 export { instanceWorkflow } from './instance/workflow.js';
+export { maintenanceFleetWorkflow } from './fleet/workflow.js';
+export { maintenanceRunWorkflow, scheduledBackupWorkflow } from './scheduled/workflows.js';

@@ -1,6 +1,6 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Command, CommandEnvelope, InstanceState, ResolvedSpec } from '../domain/index.js';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Command, CommandEnvelope, InstanceState, MaintenanceRequest, ResolvedSpec, ScheduledBackupRequest } from '../domain/index.js';
 
 // Message definitions shared by the workflow and its clients (the API, tests, scripts).
 
@@ -21,6 +21,8 @@ export interface LifecycleSettings {
   heartbeatTimeoutMs: number;
   /** Continue-as-new after this many history events even if Temporal has not suggested it yet. */
   continueAsNewAfterEvents?: number;
+  /** Length of a maintenance window, overriding the window's durationMinutes (tests use seconds). */
+  maintenanceWindowMs?: number;
 }
 
 export interface CarriedState {
@@ -59,3 +61,42 @@ export const commandUpdates: Record<Command['kind'], CommandUpdate> = {
 };
 
 export const stateQuery = defineQuery<InstanceState | null>('state');
+
+// Scheduled work, sent by the schedule-started workflows through an activity.
+export interface ScheduledWorkResult {
+  runId: string;
+  status: 'completed' | 'failed' | 'skipped' | 'duplicate';
+  detail: string;
+}
+export const maintenanceUpdate = defineUpdate<ScheduledWorkResult, [MaintenanceRequest]>('maintenance');
+export const scheduledBackupUpdate = defineUpdate<ScheduledWorkResult, [ScheduledBackupRequest]>('scheduled-backup');
+
+/** The fleet's maintenance coordinator: a semaphore that caps concurrent maintenance runs. */
+export const FLEET_WORKFLOW_ID = 'maintenance-fleet';
+export interface FleetStatus {
+  maxConcurrent: number;
+  paused: boolean;
+  /** Workflow ids of the instances in maintenance now. */
+  running: string[];
+  /** Workflow ids of the instances waiting for a slot, first come first served. */
+  waiting: string[];
+}
+export type FleetInput = Omit<FleetStatus, 'running' | 'waiting'> & Partial<Pick<FleetStatus, 'running' | 'waiting'>>;
+export const requestSlotSignal = defineSignal<[{ requester: string }]>('requestSlot');
+export const releaseSlotSignal = defineSignal<[{ requester: string }]>('releaseSlot');
+export const slotGrantedSignal = defineSignal('maintenanceSlotGranted');
+export const configureFleetUpdate = defineUpdate<FleetStatus, [{ maxConcurrent?: number; paused?: boolean }]>('configure');
+export const fleetStatusQuery = defineQuery<FleetStatus>('status');
+
+export const maintenanceScheduleId = (tenant: string, name: string) => `maintenance/${tenant}/${name}`;
+export const backupScheduleId = (tenant: string, name: string) => `backup/${tenant}/${name}`;
+
+/** What a schedule-started workflow needs to reach its instance. */
+export interface ScheduledRunInput {
+  instanceWorkflowId: string;
+  tenant: string;
+  name: string;
+  /** How long the maintenance window (or the wait for a busy instance) lasts. */
+  windowMs: number;
+  trigger: 'schedule' | 'manual';
+}

@@ -35,6 +35,8 @@ export function workerEnv(taskQueue: string) {
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: testEnv.databaseUrl,
     KUBECONFIG: testEnv.kubeconfigPath,
+    // Each test run's workers have their own task queue, so each gets its own fleet coordinator.
+    MAINTENANCE_FLEET_ID: `maintenance-fleet-${taskQueue}`,
   };
 }
 

@@ -162,6 +162,14 @@ export function createKubernetesActivities(clients: KubeClients) {
       };
     },
 
+    async deleteBackup(input: { namespace: string; name: string }): Promise<void> {
+      try {
+        await clients.objects.delete(header(SGBACKUP, input.namespace, input.name));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    },
+
     async deleteClaim(input: { namespace: string; name: string }): Promise<void> {
       try {
         await clients.objects.delete(header(CLAIM, input.namespace, input.name));

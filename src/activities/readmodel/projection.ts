@@ -32,6 +32,7 @@ export async function projectEvents(pool: Pool, batch: ProjectionBatch): Promise
       await writeEvent(client, state.instanceId, event);
       await writeOperation(client, state, event);
       await writeBackup(client, state, event);
+      await writeMaintenanceRun(client, state, event);
       applied++;
     }
     // A continued run whose earlier runs are gone from Temporal starts from the state it carried.
@@ -86,7 +87,22 @@ async function writeOperation(client: PoolClient, state: InstanceState, event: I
   );
 }
 
+async function writeMaintenanceRun(client: PoolClient, state: InstanceState, event: InstanceEvent): Promise<void> {
+  const run = state.maintenance;
+  if (!event.type.startsWith('Maintenance') || !run) return;
+  await client.query(
+    `INSERT INTO maintenance_runs (instance_id, run_id, trigger, status, opened_at, window_ends_at, started_at, finished_at, outcome)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+     ON CONFLICT (instance_id, run_id) DO UPDATE SET status = $4, started_at = $7, finished_at = $8, outcome = $9`,
+    [state.instanceId, run.runId, run.trigger, run.status, run.openedAt, run.windowEndsAt, run.startedAt ?? null, run.finishedAt ?? null, run.outcome ?? null],
+  );
+}
+
 async function writeBackup(client: PoolClient, state: InstanceState, event: InstanceEvent): Promise<void> {
+  if (event.type === 'BackupDeleted') {
+    await client.query('UPDATE backups SET deleted_at = $3 WHERE instance_id = $1 AND name = $2', [state.instanceId, event.data.backupName, event.at]);
+    return;
+  }
   if (!('backupName' in event.data)) return;
   const name = event.data.backupName;
   const backup = state.backups.find((candidate) => candidate.name === name);

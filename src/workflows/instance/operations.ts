@@ -2,6 +2,7 @@ import {
   backupName, dbOpsName, majorOf,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
 } from '../../domain/index.js';
+import { patched, workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
 import type { LifecycleSettings } from '../messages.js';
 import type { Proxies } from './activities.js';
@@ -13,8 +14,10 @@ import { isoDuration } from './settings.js';
 // Rule that keeps validators honest: the first thing every operation does, before any await, is
 // record the event that starts it.
 
-type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
-type Outcome = { ok: true } | { ok: false; reason: string; message: string };
+const SCHEDULES_PATCH = 'instance-schedules';
+
+export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
+export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
 
 export class Operations {
   constructor(
@@ -54,6 +57,8 @@ export class Operations {
       [{ namespace, name: instanceName, deadline: this.deadline(this.settings.provisionTimeoutMs) }],
     );
     if (readiness.ready) {
+      // Ready means maintained: the schedules exist before the instance is announced.
+      await this.upsertSchedules();
       this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection } });
     } else {
       this.entity.record({ type: 'ProvisioningFailed', ...this.by(actor), data: { conditionReason: readiness.reason, message: readiness.message } });
@@ -86,20 +91,21 @@ export class Operations {
     await this.entity.flush();
   }
 
-  async upgrade(envelope: Actor, kind: UpgradeKind, toVersion: string): Promise<void> {
+  async upgrade(envelope: Actor, kind: UpgradeKind, toVersion: string): Promise<Outcome> {
     const fromVersion = this.state.version ?? this.state.spec.version;
     this.entity.record({ type: 'UpgradeRequested', ...this.by(envelope), data: { kind, fromVersion, toVersion } });
     await this.entity.flush();
     let backupPath: string | undefined;
     if (kind === 'major') {
-      const backup = await this.backup(envelope, 'pre-upgrade');
+      const backup = await this.takeBackup(envelope, 'pre-upgrade');
       if (!backup.ok) {
         this.entity.record({
           type: 'UpgradeFailed',
           ...this.by(envelope),
           data: { kind, stackgresReason: 'PreUpgradeBackupFailed', message: `no upgrade without a backup: ${backup.message}` },
         });
-        return this.entity.flush();
+        await this.entity.flush();
+        return { ok: false, reason: 'PreUpgradeBackupFailed', message: backup.message };
       }
       backupPath = backup.name;
     }
@@ -117,14 +123,15 @@ export class Operations {
       await this.entity.flush();
       // Keep the claim in step with the cluster so the composition never rolls the version back.
       if (kind !== 'security') await this.applyClaim(`record PostgreSQL ${version} (major ${majorOf(version)})`);
-    } else {
-      this.entity.record({ type: 'UpgradeFailed', ...this.by(envelope), data: { kind, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
+      return { ok: true };
     }
+    this.entity.record({ type: 'UpgradeFailed', ...this.by(envelope), data: { kind, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
     await this.entity.flush();
+    return { ok: false, reason: outcome.reason, message: outcome.message };
   }
 
   async onDemandBackup(envelope: Actor): Promise<void> {
-    await this.backup(envelope, 'on-demand');
+    await this.takeBackup(envelope, 'on-demand');
   }
 
   async changeSettings(envelope: Actor & { command: CommandOf<'change-settings'> }): Promise<void> {
@@ -132,6 +139,22 @@ export class Operations {
     this.entity.record({ type: 'SettingsChanged', ...this.by(envelope), data: changes });
     await this.entity.flush();
     await this.applyClaim('settings changed');
+    if ((changes.maintenanceWindow || changes.backup !== undefined) && this.state.phase === 'ready') await this.upsertSchedules();
+  }
+
+  /** Maintenance and backup schedules follow the instance's window and backup policy. */
+  private async upsertSchedules(): Promise<void> {
+    // Instances provisioned before schedules existed replay without them.
+    if (!patched(SCHEDULES_PATCH)) return;
+    const { tenant, name, spec } = this.state;
+    const window = spec.maintenanceWindow;
+    await this.activities.quick.upsertInstanceSchedules.executeWithOptions(
+      { summary: `schedule maintenance (${window.dayOfWeek} ${window.timeOfDay} UTC)${spec.backup ? ` and backups ("${spec.backup.schedule}")` : ''} for ${name}` },
+      [{
+        tenant, name, instanceWorkflowId: workflowInfo().workflowId, maintenanceWindow: window, backup: spec.backup,
+        ...(this.settings.maintenanceWindowMs ? { windowMs: this.settings.maintenanceWindowMs } : {}),
+      }],
+    );
   }
 
   /** Returns true when the instance is gone and the workflow may complete. */
@@ -140,7 +163,7 @@ export class Operations {
     this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
     await this.entity.flush();
     if (finalBackup) {
-      const backup = await this.backup(envelope, 'final');
+      const backup = await this.takeBackup(envelope, 'final');
       if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
     }
     const { namespace, instanceName } = instanceRef(this.state);
@@ -151,15 +174,22 @@ export class Operations {
     );
     if (!gone) return this.fail(envelope, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
     this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
+    if (patched(SCHEDULES_PATCH)) {
+      await this.entity.flush();
+      await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
+        { summary: `delete the maintenance and backup schedules of ${instanceName}` },
+        [{ tenant: this.state.tenant, name: instanceName }],
+      );
+    }
     this.entity.record({ type: 'InstanceDeleted', ...this.by(envelope), data: {} });
     await this.entity.flush();
   }
 
-  private async restartCluster(envelope: Actor, operation: 'scale' | 'restart'): Promise<Outcome> {
+  async restartCluster(envelope: Actor, operation: 'scale' | 'restart' | 'maintenance'): Promise<Outcome> {
     const name = dbOpsName(this.state.name, 'restart', this.entity.nextSeq, this.state.instanceId);
     this.entity.record({ type: 'RestartStarted', ...this.by(envelope), data: { dbOpsName: name } });
-    const spec: DbOpsSpec = { op: 'restart', restart: { method: 'ReducedImpact', onlyPendingRestart: operation === 'scale' } };
-    const outcome = await this.runDbOps(envelope, name, spec, operation === 'scale' ? 'restart to apply the new size' : 'restart');
+    const spec: DbOpsSpec = { op: 'restart', restart: { method: 'ReducedImpact', onlyPendingRestart: operation !== 'restart' } };
+    const outcome = await this.runDbOps(envelope, name, spec, operation === 'restart' ? 'restart' : 'restart to apply the new size');
     if (outcome.status === 'failed') {
       this.entity.record({ type: 'OperationFailed', ...this.by(envelope), data: { operation, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
       return { ok: false, reason: outcome.reason, message: outcome.message };
@@ -181,7 +211,7 @@ export class Operations {
     );
   }
 
-  private async backup(envelope: Actor, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
+  async takeBackup(envelope: Actor, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
     const name = backupName(this.state.name, this.entity.nextSeq, this.state.instanceId);
     this.entity.record({ type: 'BackupRequested', ...this.by(envelope), data: { backupName: name, purpose } });
     await this.entity.flush();

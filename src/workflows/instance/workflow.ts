@@ -1,8 +1,12 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
-import { CommandEnvelope, decide, type Command } from '../../domain/index.js';
-import { commandUpdates, stateQuery, type CommandAccepted, type InstanceWorkflowInput } from '../messages.js';
+import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseScheduledWork, type Command } from '../../domain/index.js';
+import {
+  commandUpdates, maintenanceUpdate, scheduledBackupUpdate, slotGrantedSignal, stateQuery,
+  type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
+} from '../messages.js';
 import { proxies } from './activities.js';
 import { InstanceEntity } from './entity.js';
+import { ScheduledWork } from './maintenance.js';
 import { Operations } from './operations.js';
 import { resolveSettings } from './settings.js';
 
@@ -15,6 +19,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   const activities = proxies(settings);
   const entity = new InstanceEntity(input.carried?.state ?? null, input.carried?.seenRequestIds ?? [], activities);
   const operations = new Operations(entity, activities, settings);
+  const scheduled = new ScheduledWork(entity, activities, operations);
 
   if (!input.carried) {
     entity.markSeen(input.requestId);
@@ -28,7 +33,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
 
   setHandler(stateQuery, () => entity.state);
 
-  const run: { [K in Command['kind']]: (envelope: CommandEnvelope & { command: Extract<Command, { kind: K }> }) => Promise<void> } = {
+  const run: { [K in Command['kind']]: (envelope: CommandEnvelope & { command: Extract<Command, { kind: K }> }) => Promise<unknown> } = {
     scale: (envelope) => operations.scale(envelope),
     restart: (envelope) => operations.restart(envelope),
     upgrade: (envelope) => {
@@ -48,7 +53,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
         if (entity.hasSeen(envelope.requestId)) return { operationId: envelope.requestId, duplicate: true };
         entity.markSeen(envelope.requestId);
         const parsed = CommandEnvelope.parse(envelope);
-        await (run[kind] as (envelope: CommandEnvelope) => Promise<void>)(parsed);
+        await (run[kind] as (envelope: CommandEnvelope) => Promise<unknown>)(parsed);
         return { operationId: envelope.requestId, duplicate: false };
       },
       { validator: (envelope: CommandEnvelope) => validate(kind, envelope) },
@@ -64,6 +69,27 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     const decision = decide(entity.state, parsed.data.command);
     if (!decision.ok) throw ApplicationFailure.nonRetryable(decision.message, decision.code);
   }
+
+  // Scheduled work: sent by the instance's Temporal Schedules, waits for a busy instance.
+  setHandler(slotGrantedSignal, () => scheduled.onSlotGranted());
+  const scheduledHandler = <T extends { runId: string }>(schema: { safeParse: (value: unknown) => { success: boolean; error?: { message: string } } }, work: (request: T) => Promise<ScheduledWorkResult>) => ({
+    handler: async (request: T): Promise<ScheduledWorkResult> => {
+      if (entity.hasSeen(request.runId)) return { runId: request.runId, status: 'duplicate', detail: 'this run was handled before' };
+      entity.markSeen(request.runId);
+      return work(request);
+    },
+    validator: (request: T): void => {
+      const parsed = schema.safeParse(request);
+      if (!parsed.success) throw ApplicationFailure.nonRetryable(parsed.error?.message ?? 'invalid request', 'invalid_command');
+      if (entity.hasSeen(request.runId)) return;
+      const refusal = refuseScheduledWork(entity.state);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'not_ready');
+    },
+  });
+  const maintenance = scheduledHandler(MaintenanceRequest, (request: MaintenanceRequest) => scheduled.maintain(request));
+  setHandler(maintenanceUpdate, maintenance.handler, { validator: maintenance.validator });
+  const backups = scheduledHandler(ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request));
+  setHandler(scheduledBackupUpdate, backups.handler, { validator: backups.validator });
 
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
 

@@ -1,0 +1,85 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
+import {
+  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotSignal, requestSlotSignal, scheduledBackupUpdate,
+  type FleetInput, type ScheduledWorkResult,
+} from '../../workflows/messages.js';
+import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
+
+// Activities of the Temporal port: schedules, the fleet coordinator's slots, and handing
+// scheduled work to an instance's workflow. Built on the worker's Temporal client.
+
+export interface TemporalPortOptions {
+  /** The fleet cap the coordinator starts with, until changed through the API. */
+  maintenanceMaxConcurrent: number;
+  /** The coordinator's workflow id (one per fleet; tests use their own). */
+  fleetWorkflowId?: string;
+}
+
+async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
+  const context = Context.current();
+  const beat = setInterval(() => context.heartbeat(), 5000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function sendScheduledWork(work: () => Promise<ScheduledWorkResult>, runId: string): Promise<ScheduledWorkResult> {
+  try {
+    return await whileHeartbeating(work());
+  } catch (error) {
+    // The instance refused (not ready, being deleted) or is gone: this run had nothing to do.
+    if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
+    if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
+    throw error;
+  }
+}
+
+export function createTemporalActivities(client: Client, options: TemporalPortOptions) {
+  const fleetWorkflowId = options.fleetWorkflowId ?? FLEET_WORKFLOW_ID;
+  return {
+    async upsertInstanceSchedules(input: Omit<InstanceSchedules, 'taskQueue'>): Promise<void> {
+      await upsertInstanceSchedules(client, { ...input, taskQueue: Context.current().info.taskQueue });
+    },
+
+    async deleteInstanceSchedules(input: { tenant: string; name: string }): Promise<void> {
+      await deleteInstanceSchedules(client, input.tenant, input.name);
+    },
+
+    async requestMaintenanceSlot(input: { requester: string }): Promise<void> {
+      const initial: FleetInput = { maxConcurrent: options.maintenanceMaxConcurrent, paused: false };
+      await client.workflow.signalWithStart('maintenanceFleetWorkflow', {
+        workflowId: fleetWorkflowId,
+        taskQueue: Context.current().info.taskQueue,
+        args: [initial],
+        signal: requestSlotSignal,
+        signalArgs: [input],
+      });
+    },
+
+    async releaseMaintenanceSlot(input: { requester: string }): Promise<void> {
+      try {
+        await client.workflow.getHandle(fleetWorkflowId).signal(releaseSlotSignal, input);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    },
+
+    runInstanceMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>
+      sendScheduledWork(
+        () => client.workflow.getHandle(input.workflowId).executeUpdate(maintenanceUpdate, { args: [input.request], updateId: input.request.runId }),
+        input.request.runId,
+      ),
+
+    runScheduledBackup: (input: { workflowId: string; request: ScheduledBackupRequest }) =>
+      sendScheduledWork(
+        () => client.workflow.getHandle(input.workflowId).executeUpdate(scheduledBackupUpdate, { args: [input.request], updateId: input.request.runId }),
+        input.request.runId,
+      ),
+  };
+}
+
+export type TemporalActivities = ReturnType<typeof createTemporalActivities>;

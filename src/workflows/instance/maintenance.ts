@@ -1,0 +1,126 @@
+import { condition, workflowInfo } from '@temporalio/workflow';
+import {
+  planMaintenance, tenantNamespace,
+  type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
+} from '../../domain/index.js';
+import type { ScheduledWorkResult } from '../messages.js';
+import type { Proxies } from './activities.js';
+import type { InstanceEntity } from './entity.js';
+import type { Actor, Operations } from './operations.js';
+
+/**
+ * Work the instance's schedules ask for. Unlike a user's command it waits for a running operation,
+ * within its window, and for a fleet slot; a window that closes first is recorded as skipped.
+ */
+export class ScheduledWork {
+  private slot: 'none' | 'waiting' | 'granted' = 'none';
+
+  constructor(
+    private readonly entity: InstanceEntity,
+    private readonly activities: Proxies,
+    private readonly operations: Operations,
+  ) {}
+
+  /** The fleet coordinator answered. A grant that comes after we gave up is handed back. */
+  onSlotGranted(): void {
+    if (this.slot === 'waiting') this.slot = 'granted';
+    else void this.releaseSlot();
+  }
+
+  async maintain(request: MaintenanceRequest): Promise<ScheduledWorkResult> {
+    const { runId } = request;
+    const by: Actor = { actor: request.actor, requestId: runId };
+    this.entity.record({ type: 'MaintenanceWindowOpened', ...by, data: { runId, trigger: request.trigger, windowEndsAt: request.windowEndsAt } });
+    await this.entity.flush();
+    const windowEnd = Date.parse(request.windowEndsAt);
+
+    const skip = async (cause: string): Promise<ScheduledWorkResult> => {
+      this.entity.record({ type: 'MaintenanceSkipped', ...by, data: { runId, cause } });
+      await this.entity.flush();
+      return { runId, status: 'skipped', detail: cause };
+    };
+    const fail = async (step: MaintenanceStep, message: string): Promise<ScheduledWorkResult> => {
+      this.entity.record({ type: 'MaintenanceFailed', ...by, data: { runId, step, message } });
+      await this.entity.flush();
+      return { runId, status: 'failed', detail: message };
+    };
+
+    const busy = await this.waitUntilFree(windowEnd);
+    if (busy) return skip(`the window closed while ${busy} was running`);
+
+    this.slot = 'waiting';
+    await this.activities.quick.requestMaintenanceSlot.executeWithOptions({ summary: 'ask the fleet for a maintenance slot' }, [{ requester: workflowInfo().workflowId }]);
+    const granted = await waitUntil(() => this.slot === 'granted', windowEnd);
+    try {
+      if (!granted) return await skip('no fleet maintenance slot came free before the window closed (the fleet is at its cap, or maintenance is paused)');
+      // A user's command may have started while we waited for the slot: it goes first.
+      const busyAgain = await this.waitUntilFree(windowEnd);
+      if (busyAgain) return await skip(`the window closed while ${busyAgain} was running`);
+
+      const plan = planMaintenance(this.entity.known);
+      const pendingResize = this.entity.known.pendingRestart;
+      const planText = `backup, then ${plan.kind === 'minor' ? `minor upgrade to ${plan.toVersion}` : 'security upgrade'}${pendingResize ? ' (applies the pending resize)' : ''}`;
+      this.entity.record({ type: 'MaintenanceStarted', ...by, data: { runId, plan: planText } });
+
+      const backup = await this.operations.takeBackup(by, 'maintenance');
+      if (!backup.ok) return await fail('backup', `maintenance stopped before any change: the backup failed: ${backup.message}`);
+      const upgrade = await this.operations.upgrade(by, plan.kind, plan.toVersion);
+      if (!upgrade.ok) return await fail('upgrade', `the ${plan.kind} upgrade failed (${upgrade.reason}): ${upgrade.message}`);
+      if (this.entity.known.pendingRestart) {
+        const restart = await this.operations.restartCluster(by, 'maintenance');
+        if (!restart.ok) return await fail('restart', `the restart for the pending resize failed: ${restart.message}`);
+      }
+      const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
+      this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
+      await this.entity.flush();
+      return { runId, status: 'completed', detail: summary };
+    } finally {
+      this.slot = 'none';
+      await this.releaseSlot();
+    }
+  }
+
+  async scheduledBackup(request: ScheduledBackupRequest): Promise<ScheduledWorkResult> {
+    const { runId } = request;
+    const by: Actor = { actor: request.actor, requestId: runId };
+    const busy = await this.waitUntilFree(Date.parse(request.notAfter));
+    if (busy) return { runId, status: 'skipped', detail: `${busy} was still running` };
+    const backup = await this.operations.takeBackup(by, 'scheduled');
+    if (!backup.ok) return { runId, status: 'failed', detail: backup.message };
+    await this.applyRetention(by);
+    return { runId, status: 'completed', detail: `backup ${backup.name}` };
+  }
+
+  /** Deletes the oldest completed scheduled backups beyond the policy's retention, and only those. */
+  private async applyRetention(by: Actor): Promise<void> {
+    const { spec, backups, tenant } = this.entity.known;
+    if (!spec.backup) return;
+    const scheduled = backups.filter((backup) => backup.purpose === 'scheduled' && backup.status === 'completed');
+    for (const expired of scheduled.slice(0, Math.max(0, scheduled.length - spec.backup.retention))) {
+      await this.activities.quick.deleteBackup.executeWithOptions(
+        { summary: `delete SGBackup ${expired.name} (beyond retention of ${spec.backup.retention})` },
+        [{ namespace: tenantNamespace(tenant), name: expired.name }],
+      );
+      this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: expired.name, cause: 'retention' } });
+      await this.entity.flush();
+    }
+  }
+
+  private async releaseSlot(): Promise<void> {
+    await this.activities.quick.releaseMaintenanceSlot.executeWithOptions({ summary: 'hand the maintenance slot back to the fleet' }, [{ requester: workflowInfo().workflowId }]);
+  }
+
+  /** Waits until no operation runs; returns what was still running at the deadline, or null. */
+  private async waitUntilFree(deadline: number): Promise<string | null> {
+    const free = await waitUntil(() => this.entity.known.runningOperation === null, deadline);
+    const running = this.entity.known.runningOperation;
+    return free || !running ? null : `${running.type} (operation ${running.id})`;
+  }
+}
+
+async function waitUntil(test: () => boolean, deadline: number): Promise<boolean> {
+  const remaining = deadline - Date.now();
+  if (test()) return true;
+  if (remaining <= 0) return false;
+  return condition(test, remaining);
+}

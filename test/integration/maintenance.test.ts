@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { configureFleet } from '../../src/clients/fleet.js';
+import { backupScheduleId, maintenanceScheduleId } from '../../src/workflows/messages.js';
+import { annotateClaim, get, list } from '../support/kube.js';
+import {
+  FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startHarness, startInstance, stateOf, waitForState, workerEnv,
+  type Harness, type StartedInstance,
+} from '../support/lifecycle.js';
+
+// Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
+// seconds, and a schedule's trigger stands in for the window opening.
+
+let harness: Harness;
+before(async () => {
+  harness = await startHarness();
+});
+after(async () => harness.stop());
+
+const ready = (state: { phase: string; runningOperation: unknown }) => state.phase === 'ready' && state.runningOperation === null;
+const fleet = () => ({
+  client: harness.client,
+  fleetWorkflowId: workerEnv(harness.taskQueue).MAINTENANCE_FLEET_ID,
+  taskQueue: harness.taskQueue,
+  defaults: { maxConcurrent: 10, paused: false },
+});
+
+async function readyInstance(spec: Parameters<typeof startInstance>[1] = {}, settings = FAST_SETTINGS, annotations?: Record<string, string>) {
+  const instance = await startInstance(harness, spec, settings);
+  if (annotations) {
+    // Set before Ready, so the simulator surely knows them when the first operation comes.
+    await eventually('the claim', async () => ((await get('postgresqlinstances', instance.namespace, instance.name)) ? true : undefined));
+    await annotateClaim(instance.namespace, instance.name, annotations);
+  }
+  await waitForState(instance, 'Ready', ready);
+  return instance;
+}
+
+const openWindow = (instance: StartedInstance) =>
+  harness.client.schedule.getHandle(maintenanceScheduleId(instance.tenant, instance.name)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+
+const maintenanceDone = (instance: StartedInstance) =>
+  waitForState(instance, 'the maintenance run to finish', (state) =>
+    ['completed', 'failed', 'skipped'].includes(state.maintenance?.status ?? '') && state.runningOperation === null,
+  );
+
+const after_ = (types: string[], first: string) => types.slice(types.lastIndexOf(first));
+
+describe('maintenance windows', () => {
+  test('the schedule follows the window; a window opens: backup, then security upgrade, in order', async () => {
+    const instance = await readyInstance({ maintenanceWindow: { dayOfWeek: 'thursday', timeOfDay: '03:30', durationMinutes: 90 } });
+    const schedule = await harness.client.schedule.getHandle(maintenanceScheduleId(instance.tenant, instance.name)).describe();
+    assert.deepEqual(schedule.spec.calendars?.[0]?.dayOfWeek, [{ start: 'THURSDAY', end: 'THURSDAY', step: 1 }]);
+    assert.deepEqual(schedule.spec.calendars?.[0]?.hour, [{ start: 3, end: 3, step: 1 }]);
+    assert.deepEqual(schedule.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
+    assert.ok(schedule.info.nextActionTimes.length > 0);
+
+    await openWindow(instance);
+    const state = await maintenanceDone(instance);
+    assert.equal(state.maintenance?.status, 'completed');
+    assert.equal(state.patchLevel, 1);
+    assert.equal(state.lastOperation?.type, 'maintenance');
+    await projected(harness, instance);
+    const types = await eventTypes(harness.pool, instance.instanceId);
+    assert.deepEqual(after_(types, 'MaintenanceWindowOpened'), [
+      'MaintenanceWindowOpened', 'MaintenanceStarted', 'BackupRequested', 'BackupCompleted',
+      'UpgradeRequested', 'UpgradeStarted', 'UpgradeCompleted', 'MaintenanceCompleted',
+    ]);
+    const runs = await harness.pool.query('SELECT status, trigger FROM maintenance_runs WHERE instance_id = $1', [instance.instanceId]);
+    assert.deepEqual(runs.rows, [{ status: 'completed', trigger: 'schedule' }]);
+  });
+
+  test('a deferred resize is applied in the window; opted-in instances get the newest minor', async () => {
+    const instance = await readyInstance({ version: '16.6', autoMinorUpgrades: true });
+    await send(instance, { kind: 'scale', size: 'medium', applyAt: 'maintenance' });
+    let state = await waitForState(instance, 'resize recorded', idle);
+    assert.equal(state.pendingRestart, true);
+    assert.equal(state.size, 'medium');
+    await openWindow(instance);
+    state = await maintenanceDone(instance);
+    assert.equal(state.maintenance?.status, 'completed');
+    assert.equal(state.version, '16.9');
+    assert.equal(state.pendingRestart, false);
+  });
+
+  test('a failed backup stops maintenance before any change; a failed security upgrade is a failure', async () => {
+    const instance = await readyInstance({}, FAST_SETTINGS, { 'fail-backups': 'true' });
+    await openWindow(instance);
+    let state = await maintenanceDone(instance);
+    assert.equal(state.maintenance?.status, 'failed');
+    assert.match(state.maintenance?.outcome ?? '', /backup failed/);
+    assert.equal(state.patchLevel, 0);
+    await projected(harness, instance);
+    assert.ok(!after_(await eventTypes(harness.pool, instance.instanceId), 'MaintenanceWindowOpened').includes('UpgradeRequested'));
+
+    await annotateClaim(instance.namespace, instance.name, { 'fail-backups': null, 'fail-ops': 'securityUpgrade' });
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
+    const runBefore = state.maintenance?.runId;
+    await openWindow(instance);
+    state = await waitForState(instance, 'the second run', (s) => s.maintenance?.runId !== runBefore && ['failed', 'completed', 'skipped'].includes(s.maintenance?.status ?? '') && s.runningOperation === null);
+    assert.equal(state.maintenance?.status, 'failed');
+    assert.match(state.maintenance?.outcome ?? '', /security upgrade failed/);
+    assert.equal(state.lastOperation?.status, 'failed');
+  });
+
+  test("a user's operation makes maintenance wait; a window that closes first skips it", async () => {
+    const waits = await readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '1500' });
+    const restart = await start(waits, { kind: 'restart' });
+    await openWindow(waits);
+    let state = await maintenanceDone(waits);
+    assert.equal(state.maintenance?.status, 'completed');
+    await projected(harness, waits);
+    const types = await eventTypes(harness.pool, waits.instanceId);
+    assert.ok(types.indexOf('RestartCompleted') < types.indexOf('MaintenanceStarted'), 'maintenance started after the restart finished');
+    assert.ok(types.indexOf('MaintenanceWindowOpened') < types.indexOf('RestartCompleted'), 'the window opened while the restart ran');
+
+    const skips = await readyInstance({}, { ...FAST_SETTINGS, maintenanceWindowMs: 2000 }, { 'op-delay-ms': '6000' });
+    const longRestart = await start(skips, { kind: 'restart' });
+    await openWindow(skips);
+    state = await waitForState(skips, 'maintenance skipped', (s) => s.maintenance?.status === 'skipped');
+    assert.match(state.maintenance?.outcome ?? '', new RegExp(`window closed while restart \\(operation ${longRestart}\\)`));
+    assert.notEqual(restart, longRestart);
+  });
+});
+
+describe('fleet controls', () => {
+  test('with many windows opening together, the fleet cap is never exceeded', async () => {
+    await configureFleet(fleet(), { maxConcurrent: 2, paused: false });
+    const instances = await Promise.all(Array.from({ length: 5 }, () => readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '600', 'backup-delay-ms': '600' })));
+    await Promise.all(instances.map(openWindow));
+    await Promise.all(instances.map((instance) => maintenanceDone(instance)));
+    const spans: [number, number][] = [];
+    for (const instance of instances) {
+      const state = (await stateOf(instance))!;
+      assert.equal(state.maintenance?.status, 'completed');
+      spans.push([Date.parse(state.maintenance.startedAt!), Date.parse(state.maintenance.finishedAt!)]);
+    }
+    const concurrentAt = (t: number) => spans.filter(([from, to]) => from <= t && t < to).length;
+    assert.ok(Math.max(...spans.map(([from]) => concurrentAt(from))) <= 2, `spans ${JSON.stringify(spans)}`);
+    await configureFleet(fleet(), { maxConcurrent: 10 });
+  });
+
+  test('pause stops new runs, resume starts them again; a paused window that closes is skipped', async () => {
+    await configureFleet(fleet(), { paused: true });
+    const waiting = await readyInstance();
+    const closing = await readyInstance({}, { ...FAST_SETTINGS, maintenanceWindowMs: 2000 });
+    await Promise.all([openWindow(waiting), openWindow(closing)]);
+    const skipped = await waitForState(closing, 'the paused run to be skipped', (s) => s.maintenance?.status === 'skipped');
+    assert.match(skipped.maintenance?.outcome ?? '', /paused/);
+    assert.equal((await stateOf(waiting))?.maintenance?.status, 'waiting');
+    await configureFleet(fleet(), { paused: false });
+    assert.equal((await maintenanceDone(waiting)).maintenance?.status, 'completed');
+  });
+});
+
+describe('scheduled backups', () => {
+  test('retention deletes the oldest scheduled backups, and only those', async () => {
+    const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
+    await send(instance, { kind: 'backup' });
+    const schedule = harness.client.schedule.getHandle(backupScheduleId(instance.tenant, instance.name));
+    for (let run = 1; run <= 4; run++) {
+      await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      await eventually(`scheduled backup ${run}`, async () => {
+        const { rows } = await harness.pool.query("SELECT count(*)::int AS n FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' AND status = 'completed'", [instance.instanceId]);
+        const state = await stateOf(instance);
+        return rows[0].n === run && state && idle(state) ? true : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
+    }
+    const state = await projected(harness, instance);
+    const kept = state.backups.filter((backup) => backup.purpose === 'scheduled');
+    assert.equal(kept.length, 2);
+    assert.ok(state.backups.some((backup) => backup.purpose === 'on-demand'), 'the on-demand backup is kept');
+    const rows = await harness.pool.query("SELECT name, deleted_at IS NOT NULL AS deleted FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' ORDER BY requested_at", [instance.instanceId]);
+    assert.deepEqual(rows.rows.map((row) => row.deleted), [true, true, false, false]);
+    const inCluster = (await list('sgbackups', instance.namespace)).map((backup) => backup.metadata.name).sort();
+    assert.deepEqual(inCluster, state.backups.map((backup) => backup.name).sort());
+  });
+});
+
+describe('deprovisioning', () => {
+  test('removes the instance schedules', async () => {
+    const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
+    await send(instance, { kind: 'deprovision', finalBackup: false });
+    await instance.handle.result();
+    for (const id of [maintenanceScheduleId(instance.tenant, instance.name), backupScheduleId(instance.tenant, instance.name)]) {
+      const error = await harness.client.schedule.getHandle(id).describe().then(() => undefined, (caught: unknown) => caught);
+      assert.ok(error instanceof ScheduleNotFoundError, `${id} is gone`);
+    }
+  });
+});

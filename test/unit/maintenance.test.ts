@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { DAYS_OF_WEEK, defaultMaintenanceWindow, nextMaintenanceAt, planMaintenance, type MaintenanceWindow } from '../../src/domain/index.js';
+
+const window: MaintenanceWindow = { dayOfWeek: 'wednesday', timeOfDay: '02:30', durationMinutes: 60 };
+
+describe('maintenance windows', () => {
+  test('the next window is the coming one, the open one, or next week once maintenance ran in it', () => {
+    // 2026-11-18 is a Wednesday.
+    assert.equal(nextMaintenanceAt(window, new Date('2026-11-16T10:00:00Z')).toISOString(), '2026-11-18T02:30:00.000Z');
+    assert.equal(nextMaintenanceAt(window, new Date('2026-11-18T02:45:00Z')).toISOString(), '2026-11-18T02:30:00.000Z');
+    assert.equal(nextMaintenanceAt(window, new Date('2026-11-18T02:45:00Z'), '2026-11-18T02:30:05Z').toISOString(), '2026-11-25T02:30:00.000Z');
+    assert.equal(nextMaintenanceAt(window, new Date('2026-11-18T03:30:00Z')).toISOString(), '2026-11-25T02:30:00.000Z');
+  });
+
+  test('a window that crosses midnight is still open after it', () => {
+    const lateSunday: MaintenanceWindow = { dayOfWeek: 'sunday', timeOfDay: '23:30', durationMinutes: 120 };
+    assert.equal(nextMaintenanceAt(lateSunday, new Date('2026-11-23T00:30:00Z')).toISOString(), '2026-11-22T23:30:00.000Z');
+  });
+
+  test('the next window is never in the past and at most a week away', () => {
+    fc.assert(
+      fc.property(fc.date({ min: new Date('2020-01-01'), max: new Date('2035-01-01'), noInvalidDate: true }), fc.constantFrom(...DAYS_OF_WEEK), (now, day) => {
+        const next = nextMaintenanceAt({ ...window, dayOfWeek: day }, now);
+        assert.ok(next.getTime() + window.durationMinutes * 60_000 > now.getTime());
+        assert.ok(next.getTime() - now.getTime() <= 7 * 24 * 3600_000);
+        assert.equal(next.getUTCDay(), (DAYS_OF_WEEK.indexOf(day) + 1) % 7);
+      }),
+    );
+  });
+
+  test('derived windows are stable and spread across the week', () => {
+    assert.deepEqual(defaultMaintenanceWindow('acme', 'orders'), defaultMaintenanceWindow('acme', 'orders'));
+    const days = new Set(Array.from({ length: 200 }, (_, i) => defaultMaintenanceWindow('acme', `db-${i}`).dayOfWeek));
+    assert.equal(days.size, 7);
+  });
+
+  test('maintenance upgrades to the newest minor only when the instance opted in', () => {
+    assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: true } }), { kind: 'minor', toVersion: '15.13' });
+    assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: false } }), { kind: 'security', toVersion: '15.10' });
+    assert.deepEqual(planMaintenance({ version: '15.13', spec: { autoMinorUpgrades: true } }), { kind: 'security', toVersion: '15.13' });
+  });
+});
