@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { KubeClients } from './kubernetes/client.js';
 import { createKubernetesActivities } from './kubernetes/activities.js';
+import { createNotificationActivities } from './notifications/activities.js';
 import { createReadModelActivities } from './readmodel/activities.js';
 import { createTemporalActivities, type TemporalPortOptions } from './temporal/activities.js';
 
@@ -10,6 +11,7 @@ export function createActivities(clients: { kube: KubeClients; pool: Pool; tempo
   return {
     ...createKubernetesActivities(clients.kube),
     ...createReadModelActivities(clients.pool),
+    ...createNotificationActivities(clients.pool),
     ...createTemporalActivities(clients.temporal, options),
   };
 }

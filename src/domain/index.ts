@@ -9,3 +9,4 @@ export * from './sizes.js';
 export * from './spec.js';
 export * from './state.js';
 export * from './scheduled-work.js';
+export * from './notifications.js';

@@ -3,3 +3,4 @@
 export { instanceWorkflow } from './instance/workflow.js';
 export { maintenanceFleetWorkflow } from './fleet/workflow.js';
 export { maintenanceRunWorkflow, scheduledBackupWorkflow } from './scheduled/workflows.js';
+export { notificationWorkflow } from './notifications/workflow.js';

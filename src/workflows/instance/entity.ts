@@ -1,6 +1,7 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
-import { reduce, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
+import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
+import { notificationWorkflow } from '../notifications/workflow.js';
 import { PHASE_ATTRIBUTE } from '../messages.js';
 import type { Proxies } from './activities.js';
 
@@ -55,7 +56,20 @@ export class InstanceEntity {
         const { instanceId, name } = this.known;
         const summary = `project ${events.map((event) => `#${event.seq} ${event.type}`).join(', ')} of ${name}`;
         await this.activities.quick.projectEvents.executeWithOptions({ summary }, [{ instanceId, workflowId: workflowInfo().workflowId, events }]);
+        await this.notify(events);
       }
+    });
+  }
+
+  /** Hands notable events to a delivery workflow of their own; the instance does not wait for it. */
+  private async notify(events: InstanceEvent[]): Promise<void> {
+    const notable = events.filter((event) => topicOf(event.type));
+    if (notable.length === 0 || !patched('notifications')) return;
+    const { instanceId, tenant, name } = this.known;
+    await startChild(notificationWorkflow, {
+      workflowId: `notify/${instanceId}/${notable[0]!.seq}`,
+      args: [{ instance: { tenant, name, instanceId }, events: notable }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   }
 
