@@ -1,4 +1,7 @@
+import { Runtime } from '@temporalio/worker';
 import { readEnv } from './src/config/env.js';
+import { createMetrics } from './src/observability/metrics.js';
+import { serveMetrics } from './src/observability/metrics-server.js';
 import { createClaimflowWorker } from './src/worker/create-worker.js';
 
 // The claimflow worker process. SIGTERM/SIGINT start a graceful shutdown (the SDK's default
@@ -6,11 +9,19 @@ import { createClaimflowWorker } from './src/worker/create-worker.js';
 // finish, and anything cut short is retried by another worker.
 
 const env = readEnv();
-const { worker, close } = await createClaimflowWorker(env);
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS }));
+const metricsOn = env.WORKER_METRICS_PORT > 0;
+const sdkMetrics = `${env.WORKER_METRICS_HOST === '0.0.0.0' ? '127.0.0.1' : env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT + 1}`;
+if (metricsOn) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics, useSecondsForDurations: true } } } });
+const metrics = createMetrics();
+const { worker, close } = await createClaimflowWorker(env, {}, metrics);
+const server = metricsOn
+  ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
+  : undefined;
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
 try {
   await worker.run();
 } finally {
+  server?.close();
   await close();
   console.log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
 }

@@ -4,13 +4,14 @@ import type { KubeClients } from './kubernetes/client.js';
 import { createKubernetesActivities } from './kubernetes/activities.js';
 import { createNotificationActivities } from './notifications/activities.js';
 import { createReadModelActivities } from './readmodel/activities.js';
+import type { ProjectionObserver } from './readmodel/projection.js';
 import { createTemporalActivities, type TemporalPortOptions } from './temporal/activities.js';
 
 /** Every activity the worker registers, wired to the clients of their ports. */
-export function createActivities(clients: { kube: KubeClients; pool: Pool; temporal: Client }, options: TemporalPortOptions) {
+export function createActivities(clients: { kube: KubeClients; pool: Pool; temporal: Client }, options: TemporalPortOptions & { observeProjection?: ProjectionObserver }) {
   return {
     ...createKubernetesActivities(clients.kube),
-    ...createReadModelActivities(clients.pool),
+    ...createReadModelActivities(clients.pool, options.observeProjection),
     ...createNotificationActivities(clients.pool),
     ...createTemporalActivities(clients.temporal, options),
   };

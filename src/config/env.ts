@@ -16,6 +16,9 @@ const Env = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
   MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
+  /** The worker's /metrics (0: off). The SDK's own exporter listens on the next port, loopback only. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65534).default(9464),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   CLAIMFLOW_API_HOST: z.string().default('127.0.0.1'),
   CLAIMFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -36,7 +36,8 @@ export type ResolvedSpec = Omit<InstanceSpec, 'maintenanceWindow'> & { maintenan
 interface EventData {
   InstanceRequested: { instanceId: string; tenant: string; spec: ResolvedSpec };
   ClaimApplied: { namespace: string; claimName: string; size: Size; version: string };
-  InstanceReady: { version: string; connection: Connection };
+  /** claimReadyAt: when claimflow saw the claim's Ready condition (for the reaction-time metric). */
+  InstanceReady: { version: string; connection: Connection; claimReadyAt?: string };
   ProvisioningFailed: { conditionReason: string; message: string };
   SettingsChanged: {
     maintenanceWindow?: MaintenanceWindow;

@@ -6,6 +6,7 @@ import { createActivities } from '../activities/index.js';
 import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
 import { migrateReadModel } from '../activities/readmodel/migrate.js';
 import type { Env } from '../config/env.js';
+import { observeProjected, type Metrics } from '../observability/metrics.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -16,7 +17,7 @@ export interface ClaimflowWorker {
 }
 
 /** Builds a worker wired to real ports: Temporal, the Kubernetes API and the read model. */
-export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}): Promise<ClaimflowWorker> {
+export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}, metrics?: Metrics): Promise<ClaimflowWorker> {
   await migrateReadModel(env.DATABASE_URL);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -29,7 +30,11 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     ...(env.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ kube, pool, temporal }, { maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT, fleetWorkflowId: env.MAINTENANCE_FLEET_ID }),
+    activities: createActivities({ kube, pool, temporal }, {
+        maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
+        fleetWorkflowId: env.MAINTENANCE_FLEET_ID,
+        ...(metrics ? { observeProjection: (event, after, before) => observeProjected(metrics, event, after, before) } : {}),
+      }),
     // Explicit, not the heap heuristic: each cached instance costs memory, and a fleet is large.
     maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import proto from '@temporalio/proto';
@@ -11,9 +11,10 @@ import { migrateReadModel } from '../../src/activities/readmodel/migrate.js';
 import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
 import { LABELS } from '../../src/activities/kubernetes/resources.js';
 import { testEnv } from '../support/env.js';
+import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
-  FAST_SETTINGS, eventually, idle, projected, readModelRow, send, start, startHarness, startInstance, stateOf, waitForState, workerEnv, workflowBundle,
+  FAST_SETTINGS, eventually, idle, projected, readModelRow, send, start, startHarness, startInstance, stateOf, waitForState, workflowBundle,
   type Harness, type StartedInstance,
 } from '../support/lifecycle.js';
 
@@ -101,30 +102,12 @@ describe('read model rebuild', () => {
 
 describe('worker crash', () => {
   const workers: ChildProcess[] = [];
-  after(() => {
-    for (const worker of workers.filter((candidate) => candidate.exitCode === null && candidate.signalCode === null)) {
-      process.kill(-worker.pid!, 'SIGTERM');
-    }
-  });
-
-  async function spawnWorker(taskQueue: string): Promise<ChildProcess> {
-    const worker = spawn('node_modules/.bin/tsx', ['worker.ts'], {
-      env: { ...process.env, ...Object.fromEntries(Object.entries(workerEnv(taskQueue)).map(([key, value]) => [key, String(value)])) },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  after(() => stopWorkers(workers));
+  const spawnWorker = async (taskQueue: string) => {
+    const worker = await spawnWorkerProcess(taskQueue);
     workers.push(worker);
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      worker.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('worker running')) resolve();
-      });
-      worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      worker.once('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-    });
     return worker;
-  }
+  };
 
   test('killing the worker mid-operation: a new worker finishes it, with exactly one SGDbOps', async () => {
     // This suite's instance runs only on the worker processes below, not the in-process one.

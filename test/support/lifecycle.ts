@@ -37,6 +37,8 @@ export function workerEnv(taskQueue: string) {
     KUBECONFIG: testEnv.kubeconfigPath,
     // Each test run's workers have their own task queue, so each gets its own fleet coordinator.
     MAINTENANCE_FLEET_ID: `maintenance-fleet-${taskQueue}`,
+    // Off unless a test asks: a worker of `npm run up` may hold the default port beside the tests.
+    WORKER_METRICS_PORT: 0,
   };
 }
 

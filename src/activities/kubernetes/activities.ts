@@ -12,7 +12,7 @@ import { watchUntil } from './watch-until.js';
 // deadline; every create is idempotent by name, so a retry after a crash adopts what exists.
 
 export type ClaimReadiness =
-  | { ready: true; connection: Connection }
+  | { ready: true; connection: Connection; readyAt: string }
   | { ready: false; reason: string; message: string };
 
 export type OperationOutcome =
@@ -102,7 +102,10 @@ export function createKubernetesActivities(clients: KubeClients) {
 
     async waitForClaimReady(input: { namespace: string; name: string } & Deadline): Promise<ClaimReadiness> {
       const result = await wait(CLAIM, input.namespace, input.name, input.deadline, (claim) => (isTrue(claim, 'Ready') ? claim : undefined));
-      if (result.done) return { ready: true, connection: await readConnection(input.namespace, result.value) };
+      if (result.done) {
+        const readyAt = new Date().toISOString();
+        return { ready: true, connection: await readConnection(input.namespace, result.value), readyAt };
+      }
       const ready = conditionOf(result.last, 'Ready');
       return {
         ready: false,

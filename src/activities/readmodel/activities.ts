@@ -1,10 +1,10 @@
 import type { Pool } from 'pg';
-import { projectEvents, type ProjectionBatch } from './projection.js';
+import { projectEvents, type ProjectionBatch, type ProjectionObserver } from './projection.js';
 
 /** Activities of the read-model port, built on the worker's connection pool. */
-export function createReadModelActivities(pool: Pool) {
+export function createReadModelActivities(pool: Pool, observe?: ProjectionObserver) {
   return {
-    projectEvents: (batch: ProjectionBatch) => projectEvents(pool, batch),
+    projectEvents: (batch: ProjectionBatch) => projectEvents(pool, batch, observe),
   };
 }
 

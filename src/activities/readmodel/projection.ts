@@ -15,29 +15,35 @@ export interface ProjectionBatch {
 
 export class ProjectionGapError extends Error {}
 
-export async function projectEvents(pool: Pool, batch: ProjectionBatch): Promise<{ applied: number; lastSeq: number }> {
+/** Told about each newly projected event once its transaction has committed. */
+export type ProjectionObserver = (event: InstanceEvent, after: InstanceState, before: InstanceState | null) => void;
+
+export async function projectEvents(pool: Pool, batch: ProjectionBatch, observe?: ProjectionObserver): Promise<{ applied: number; lastSeq: number }> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     const row = await client.query<{ state: InstanceState }>('SELECT state FROM instances WHERE instance_id = $1 FOR UPDATE', [batch.instanceId]);
     let state: InstanceState | null = row.rows[0]?.state ?? batch.baseState ?? null;
-    let applied = 0;
+    const appliedEvents: [InstanceEvent, InstanceState, InstanceState | null][] = [];
     for (const event of batch.events) {
       if (state && event.seq <= state.lastSeq) continue;
       if (state && event.seq !== state.lastSeq + 1) {
         throw new ProjectionGapError(`instance ${batch.instanceId}: event ${event.seq} arrived but the read model is at ${state.lastSeq}`);
       }
+      const before = state;
       state = reduce(state, event);
       await writeInstance(client, batch.workflowId, state);
       await writeEvent(client, state.instanceId, event);
       await writeOperation(client, state, event);
       await writeBackup(client, state, event);
       await writeMaintenanceRun(client, state, event);
-      applied++;
+      appliedEvents.push([event, state, before]);
     }
+    const applied = appliedEvents.length;
     // A continued run whose earlier runs are gone from Temporal starts from the state it carried.
     if (applied === 0 && row.rows.length === 0 && state) await writeInstance(client, batch.workflowId, state);
     await client.query('COMMIT');
+    if (observe) for (const [event, after, before] of appliedEvents) observe(event, after, before);
     return { applied, lastSeq: state?.lastSeq ?? 0 };
   } catch (error) {
     await client.query('ROLLBACK');

@@ -59,7 +59,7 @@ export class Operations {
     if (readiness.ready) {
       // Ready means maintained: the schedules exist before the instance is announced.
       await this.upsertSchedules();
-      this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection } });
+      this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection, ...(readiness.readyAt ? { claimReadyAt: readiness.readyAt } : {}) } });
     } else {
       this.entity.record({ type: 'ProvisioningFailed', ...this.by(actor), data: { conditionReason: readiness.reason, message: readiness.message } });
     }

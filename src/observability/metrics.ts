@@ -1,0 +1,39 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { InstanceEvent, InstanceState } from '../domain/index.js';
+
+// Prometheus metrics of claimflow's own. The worker observes operations and the projection as
+// events reach the read model; the API observes requests. Each process has its own registry.
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const OPERATION_BUCKETS = [0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200];
+
+export function createMetrics(registry: Registry = new Registry()) {
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    operations: new Counter({ name: 'claimflow_operations_total', help: 'Finished operations by type and result', labelNames: ['type', 'result'], registers: [registry] }),
+    operationDuration: new Histogram({ name: 'claimflow_operation_duration_seconds', help: 'Duration of finished operations, from request to result', labelNames: ['type', 'result'], buckets: OPERATION_BUCKETS, registers: [registry] }),
+    eventsProjected: new Counter({ name: 'claimflow_events_projected_total', help: 'Events written to the read model', labelNames: ['type'], registers: [registry] }),
+    projectionLag: new Histogram({ name: 'claimflow_projection_lag_seconds', help: 'From an event being recorded by its workflow to its row in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
+    readyToReadModel: new Histogram({ name: 'claimflow_claim_ready_to_read_model_seconds', help: 'From the claim seen Ready to the instance Ready in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
+    apiRequests: new Histogram({ name: 'claimflow_api_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What the read model saw: called once per newly projected event, after its transaction committed. */
+export function observeProjected(metrics: Metrics, event: InstanceEvent, state: InstanceState, before: InstanceState | null, now = Date.now()): void {
+  metrics.eventsProjected.inc({ type: event.type });
+  metrics.projectionLag.observe(Math.max(0, now - Date.parse(event.at)) / 1000);
+  if (event.type === 'InstanceReady' && event.data.claimReadyAt) {
+    metrics.readyToReadModel.observe(Math.max(0, now - Date.parse(event.data.claimReadyAt)) / 1000);
+  }
+  // The reducer replaces lastOperation only when an event finishes an operation.
+  const finished = state.lastOperation;
+  if (finished && finished !== before?.lastOperation) {
+    const labels = { type: finished.type, result: finished.status };
+    metrics.operations.inc(labels);
+    metrics.operationDuration.observe(labels, Math.max(0, Date.parse(finished.finishedAt) - Date.parse(finished.startedAt)) / 1000);
+  }
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { annotateClaim, get } from '../support/kube.js';
+import { eventually, send, startHarness, startInstance, waitForState, type Harness } from '../support/lifecycle.js';
+import { spawnWorker, stopWorkers } from '../support/worker-process.js';
+
+// The worker's /metrics after a small lifecycle: claimflow's series and the Temporal SDK's.
+
+let harness: Harness;
+const workers: ChildProcess[] = [];
+before(async () => {
+  harness = await startHarness({ inProcessWorker: false });
+});
+after(async () => {
+  stopWorkers(workers);
+  await harness.stop();
+});
+
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    if (port < 65000) return port; // the SDK exporter takes port + 1
+  }
+}
+
+const sample = (text: string, series: string): number => {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(series));
+  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+};
+
+test('the worker exposes operations, durations, projection lag, reaction time and SDK metrics', async () => {
+  const port = await freePortPair();
+  workers.push(await spawnWorker(harness.taskQueue, { WORKER_METRICS_PORT: String(port) }));
+  const instance = await startInstance(harness);
+  await eventually('the claim', async () => ((await get('postgresqlinstances', instance.namespace, instance.name)) ? true : undefined));
+  await annotateClaim(instance.namespace, instance.name, { 'fail-ops': 'restart' });
+  await waitForState(instance, 'Ready', (state) => state.phase === 'ready' && !state.runningOperation);
+  await send(instance, { kind: 'upgrade', version: '15.13' });
+  await send(instance, { kind: 'restart' });
+
+  const text = await eventually('the metrics to show the failed restart', async () => {
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return sample(body, 'claimflow_operations_total{type="restart",result="failed"}') >= 1 ? body : undefined;
+  });
+  assert.ok(sample(text, 'claimflow_operations_total{type="provision",result="succeeded"}') >= 1);
+  assert.ok(sample(text, 'claimflow_operations_total{type="minor-upgrade",result="succeeded"}') >= 1);
+  assert.ok(sample(text, 'claimflow_operation_duration_seconds_count{type="minor-upgrade",result="succeeded"}') >= 1);
+  assert.ok(sample(text, 'claimflow_operation_duration_seconds_sum{type="minor-upgrade",result="succeeded"}') > 0, 'an upgrade takes time');
+  assert.ok(sample(text, 'claimflow_claim_ready_to_read_model_seconds_count') >= 1);
+  assert.ok(sample(text, 'claimflow_claim_ready_to_read_model_seconds_sum') < 60, 'reaction time is plausible');
+  assert.ok(sample(text, 'claimflow_projection_lag_seconds_count') >= 5);
+  assert.ok(sample(text, 'claimflow_events_projected_total{type="InstanceRequested"}') >= 1);
+  assert.match(text, /^temporal_\w+/m, 'the Temporal SDK worker metrics are included');
+});
