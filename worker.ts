@@ -2,6 +2,7 @@ import { Runtime } from '@temporalio/worker';
 import { readEnv } from './src/config/env.js';
 import { createMetrics } from './src/observability/metrics.js';
 import { serveMetrics } from './src/observability/metrics-server.js';
+import { createTracing } from './src/observability/tracing.js';
 import { createClaimflowWorker } from './src/worker/create-worker.js';
 
 // The claimflow worker process. SIGTERM/SIGINT start a graceful shutdown (the SDK's default
@@ -13,7 +14,8 @@ const metricsOn = env.WORKER_METRICS_PORT > 0;
 const sdkMetrics = `${env.WORKER_METRICS_HOST === '0.0.0.0' ? '127.0.0.1' : env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT + 1}`;
 if (metricsOn) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics, useSecondsForDurations: true } } } });
 const metrics = createMetrics();
-const { worker, close } = await createClaimflowWorker(env, {}, metrics);
+const tracing = createTracing('claimflow-worker', env.OTEL_EXPORTER_OTLP_ENDPOINT);
+const { worker, close } = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { tracing } : {}) });
 const server = metricsOn
   ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
   : undefined;
@@ -23,5 +25,6 @@ try {
 } finally {
   server?.close();
   await close();
+  await tracing?.shutdown();
   console.log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
 }

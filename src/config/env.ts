@@ -19,6 +19,8 @@ const Env = z.object({
   /** The worker's /metrics (0: off). The SDK's own exporter listens on the next port, loopback only. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65534).default(9464),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  /** OTLP/HTTP endpoint (e.g. http://collector:4318); unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   CLAIMFLOW_API_HOST: z.string().default('127.0.0.1'),
   CLAIMFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -7,6 +7,7 @@ import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/clie
 import { migrateReadModel } from '../activities/readmodel/migrate.js';
 import type { Env } from '../config/env.js';
 import { observeProjected, type Metrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -17,14 +18,19 @@ export interface ClaimflowWorker {
 }
 
 /** Builds a worker wired to real ports: Temporal, the Kubernetes API and the read model. */
-export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}, metrics?: Metrics): Promise<ClaimflowWorker> {
+export interface Observability {
+  metrics?: Metrics;
+  tracing?: Tracing;
+}
+
+export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}, { metrics, tracing }: Observability = {}): Promise<ClaimflowWorker> {
   await migrateReadModel(env.DATABASE_URL);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const kube = createKubeClients(loadKubeConfig(env.KUBECONFIG));
   // Activities of the Temporal port (schedules, fleet slots) are clients of Temporal themselves.
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
   const worker = await Worker.create({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -39,6 +45,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
     maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS,
+    ...(tracing ? { plugins: [tracing.plugin] } : {}),
     ...overrides,
   });
   return {
