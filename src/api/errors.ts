@@ -21,7 +21,6 @@ export const ERROR_CODES = [
   'busy',
   'deletion_protected',
   'already_exists',
-  'gone',
   'downgrade',
   'unknown_version',
   'same_version',
@@ -75,7 +74,8 @@ export const unavailable = (message: string) => new ApiError(503, 'unavailable',
 const REJECTIONS: Record<string, { status: number; code: ErrorCode }> = {
   busy: { status: 409, code: 'busy' },
   deletion_protected: { status: 409, code: 'deletion_protected' },
-  gone: { status: 409, code: 'gone' },
+  // A deleted instance whose workflow has not quite ended yet: the same answer as once it has.
+  gone: { status: 404, code: 'not_found' },
   downgrade: { status: 422, code: 'downgrade' },
   unknown_version: { status: 422, code: 'unknown_version' },
   same_version: { status: 422, code: 'same_version' },

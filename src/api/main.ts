@@ -15,7 +15,12 @@ const SHUTDOWN_TIMEOUT_MS = 15_000;
 const env = readEnv();
 const log = pino({ level: env.LOG_LEVEL, base: { service: 'claimflow-api' } });
 
-await migrateReadModel(env.DATABASE_URL, (message) => log.debug({ migration: message }, 'migrate'));
+try {
+  await migrateReadModel(env.DATABASE_URL, (message) => log.debug({ migration: message }, 'migrate'));
+} catch (error) {
+  log.fatal({ err: error }, 'could not bring the read model up to date');
+  process.exit(1);
+}
 
 const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,

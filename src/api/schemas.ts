@@ -1,17 +1,21 @@
 import { z } from 'zod';
 import {
   ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, UpgradeCommand,
-  type OperationType, type Phase,
+  type BackupPurpose, type OperationType, type Phase,
 } from '../domain/index.js';
 
 // The HTTP shapes. Request bodies are built from the domain's schemas (strict: unknown fields are
 // a 400), so the API and the workflow validate a field the same way. Responses are described for
 // the OpenAPI document and checked on the way out.
 
-export const PHASES = ['provisioning', 'ready', 'failed', 'deprovisioning', 'deleted'] as const satisfies readonly Phase[];
-export const OPERATION_TYPES = [
-  'provision', 'scale', 'restart', 'minor-upgrade', 'major-upgrade', 'security-upgrade', 'backup', 'change-settings', 'deprovision',
-] as const satisfies readonly OperationType[];
+// Written as records so that a value the domain adds is a compile error here until it is listed.
+const keysOf = <K extends string>(record: Record<K, true>) => Object.keys(record) as [K, ...K[]];
+export const PHASES = keysOf<Phase>({ provisioning: true, ready: true, failed: true, deprovisioning: true, deleted: true });
+export const OPERATION_TYPES = keysOf<OperationType>({
+  provision: true, scale: true, restart: true, 'minor-upgrade': true, 'major-upgrade': true, 'security-upgrade': true,
+  backup: true, 'change-settings': true, maintenance: true, deprovision: true,
+});
+const BACKUP_PURPOSES = keysOf<BackupPurpose>({ 'on-demand': true, 'pre-upgrade': true, final: true, scheduled: true, maintenance: true });
 
 const Reason = z.string().max(500).describe('Why; recorded with the events this command causes');
 
@@ -143,7 +147,7 @@ const FinishedOperationView = z.object({
 export const Backup = z
   .object({
     name: z.string(),
-    purpose: z.enum(['on-demand', 'pre-upgrade', 'final', 'scheduled', 'maintenance']),
+    purpose: z.enum(BACKUP_PURPOSES),
     status: z.enum(['running', 'completed', 'failed']),
     requestId: z.string(),
     requestedAt: Timestamp,

@@ -109,6 +109,17 @@ export class InstanceCommands {
     if (this.completedAtStart.has(envelope)) await this.workflows.withDeadline(this.deadline(), () => update.result());
   }
 
+  /** Waits (within the call deadline) for the instance's current workflow run to end; false if it did not. */
+  async waitUntilClosed(tenant: string, name: string): Promise<boolean> {
+    const handle = this.workflows.getHandle(workflowIdFor(tenant, name));
+    try {
+      await this.workflows.withDeadline(this.deadline(), () => handle.result());
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** The workflow's own view of the instance (used only where the read model may lag). */
   async state(tenant: string, name: string): Promise<InstanceState | null> {
     const handle = this.workflows.getHandle(workflowIdFor(tenant, name));

@@ -31,7 +31,7 @@ export function instanceView(state: InstanceState, now: Date): InstanceView {
     instances: spec.instances,
     pendingRestart: state.pendingRestart,
     maintenanceWindow: spec.maintenanceWindow,
-    nextMaintenanceAt: state.phase === 'deleted' ? null : nextMaintenanceAt(spec.maintenanceWindow, now).toISOString(),
+    nextMaintenanceAt: state.phase === 'deleted' ? null : nextMaintenanceAt(spec.maintenanceWindow, now, state.maintenance?.openedAt).toISOString(),
     backupPolicy: spec.backup ?? null,
     deletionProtection: spec.deletionProtection,
     autoMinorUpgrades: spec.autoMinorUpgrades,
@@ -56,18 +56,15 @@ export function eventView(event: InstanceEvent): EventView {
   };
 }
 
-/** An operation as the workflow sees it, for when the read model has not caught up yet. */
+/**
+ * An operation the workflow knows and the read model does not have yet: "accepted", whatever the
+ * workflow says. Only the read model reports an outcome, so a client that sees "succeeded" also
+ * sees its effect on the instance (both are written in one transaction).
+ */
 export function operationFromState(state: InstanceState | null, id: string): Operation | undefined {
-  if (!state) return undefined;
-  if (state.runningOperation?.id === id) {
-    const running = state.runningOperation;
-    return { id, type: running.type, status: 'accepted', actor: running.actor, step: running.step, startedAt: running.startedAt, finishedAt: null, error: null };
-  }
-  if (state.lastOperation?.id === id) {
-    const last = state.lastOperation;
-    return { id, type: last.type, status: last.status, actor: last.actor, step: null, startedAt: last.startedAt, finishedAt: last.finishedAt, error: last.error ?? null };
-  }
-  return undefined;
+  const known = state?.runningOperation?.id === id ? state.runningOperation : state?.lastOperation?.id === id ? state.lastOperation : undefined;
+  if (!known) return undefined;
+  return { id, type: known.type, status: 'accepted', actor: known.actor, step: null, startedAt: known.startedAt, finishedAt: null, error: null };
 }
 
 export function operationTypeIn(state: InstanceState | null, id: string): OperationType | undefined {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { InstanceName, defaultMaintenanceWindow, type ResolvedSpec } from '../../domain/index.js';
+import { InstanceName, defaultMaintenanceWindow, type InstanceState, type ResolvedSpec } from '../../domain/index.js';
 import type { InstanceWorkflowInput } from '../../workflows/messages.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type Answer, type ApiContext } from '../context.js';
@@ -35,6 +35,12 @@ function created(statusCode: number, input: InstanceWorkflowInput, phase: Create
 export const instanceRoutes =
   (ctx: ApiContext): FastifyPluginCallbackZod =>
   (app, _options, done) => {
+    /** The read model's state of the instance a running workflow was started for, if projected. */
+    async function currentState(tenant: string, existing: InstanceWorkflowInput): Promise<InstanceState | undefined> {
+      const record = await ctx.reads.findInstance(tenant, existing.spec.name);
+      return record?.state.instanceId === existing.instanceId ? record.state : undefined;
+    }
+
     app.post(
       '/instances',
       {
@@ -62,17 +68,23 @@ export const instanceRoutes =
             actor: `tenant:${tokenName}`,
             ...(ctx.lifecycleSettings ? { settings: ctx.lifecycleSettings } : {}),
           };
-          const result = await ctx.commands.start(input);
+          const mine = (existing: InstanceWorkflowInput) => existing.requestId === requestId;
+          let result = await ctx.commands.start(input);
+          let current = result.started || mine(result.existing) ? undefined : await currentState(tenant, result.existing);
+          if (current?.phase === 'deleted') {
+            // Deleted, and its workflow is finishing: the name is free in a moment.
+            await ctx.commands.waitUntilClosed(tenant, spec.name);
+            result = await ctx.commands.start(input);
+            current = result.started || mine(result.existing) ? undefined : await currentState(tenant, result.existing);
+          }
           if (result.started) return created(202, input, 'provisioning', { id: requestId, type: 'provision', status: 'accepted' });
           const { existing } = result;
           // The same request again (same Idempotency-Key, possibly racing the first one).
-          if (existing.requestId === requestId) return created(202, existing, 'provisioning', { id: requestId, type: 'provision', status: 'accepted' });
+          if (mine(existing)) return created(202, existing, 'provisioning', { id: requestId, type: 'provision', status: 'accepted' });
           if (canonicalJson(existing.spec) !== canonicalJson(resolved)) {
             throw new ApiError(409, 'already_exists', `instance ${spec.name} already exists with a different spec`);
           }
-          const record = await ctx.reads.findInstance(tenant, spec.name);
-          const current = record?.state.instanceId === existing.instanceId ? record.state : undefined;
-          if (current?.phase === 'deprovisioning') {
+          if (current?.phase === 'deprovisioning' || current?.phase === 'deleted') {
             throw new ApiError(409, 'already_exists', `instance ${spec.name} is being deleted; create it again once it is gone`);
           }
           const provision = await ctx.reads.operation(tenant, spec.name, existing.requestId);
