@@ -1,6 +1,8 @@
 // `npm run up | down | status` for the developer stack in <repo>/.local.
 // `up` is normally reached through scripts/up.sh, which installs node_modules and builds the
 // toolchain first and passes its directory in CLAIMFLOW_TOOLCHAIN_BIN.
+import { databaseUrl } from './config.js';
+import { DEV_TENANT, ensureDevToken } from './dev-token.js';
 import { formatTable, localStackConfig, repoRoot, resolveToolchain, stackStatus, startStack, stopStack, StackError } from './index.js';
 
 const usage = 'usage: tsx stack/cli.ts up | down | status';
@@ -11,8 +13,11 @@ async function main(command: string | undefined): Promise<number> {
       const started = Date.now();
       const config = localStackConfig(await resolveToolchain(repoRoot));
       const result = await startStack(config, { log: (line) => console.log(`  ${line}`) });
+      const devToken = await ensureDevToken(config.stateDir, databaseUrl(config));
       console.log();
       console.log(formatTable(result.rows));
+      console.log();
+      console.log(`API token of tenant "${DEV_TENANT}"${devToken.created ? ' (new)' : ''}: ${devToken.token}   (also in .local/dev-token)`);
       console.log();
       console.log(
         result.unchanged
