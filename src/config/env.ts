@@ -20,7 +20,7 @@ const Env = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65534).default(9464),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   /** OTLP/HTTP endpoint (e.g. http://collector:4318); unset: no tracing. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess((value) => (value === '' ? undefined : value), z.url().optional()),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
   CLAIMFLOW_API_HOST: z.string().default('127.0.0.1'),
   CLAIMFLOW_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -14,20 +14,20 @@ import { testEnv } from '../support/env.js';
 import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
-  FAST_SETTINGS, eventually, idle, projected, readModelRow, send, start, startHarness, startInstance, stateOf, waitForState, workflowBundle,
-  type Harness, type StartedInstance,
+  FAST_SETTINGS, eventually, idle, projected, readModelRow, send, start, startInstance, stateOf, waitForState, workflowBundle,
+  type Harness, readyAndIdle, useHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // What makes the workflow worth having: it survives crashes without doing anything twice, its
 // history stays bounded, and the read model can be rebuilt from it.
 
+const useStack = useHarness();
 let harness: Harness;
-before(async () => {
-  harness = await startHarness();
+before(() => {
+  harness = useStack();
 });
-after(async () => harness.stop());
 
-const ready = (state: { phase: string; runningOperation: unknown }) => state.phase === 'ready' && state.runningOperation === null;
+const ready = readyAndIdle;
 const TABLES = {
   instances: 'SELECT * FROM instances WHERE instance_id = $1',
   events: 'SELECT * FROM instance_events WHERE instance_id = $1 ORDER BY seq',

@@ -1,25 +1,25 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { tenantNamespace } from '../../src/domain/index.js';
 import { loadKubeConfig, uniqueName } from '../support/env.js';
 import { annotateClaim, condition, get, list } from '../support/kube.js';
 import {
-  FAST_SETTINGS, eventTypes, idle, projected, readModelRow, send, start, startHarness, startInstance, stateOf, waitForState,
-  type Harness,
+  FAST_SETTINGS, eventTypes, idle, projected, readModelRow, send, start, startInstance, stateOf, waitForState,
+  type Harness, readyAndIdle, useHarness,
 } from '../support/lifecycle.js';
 
 // Every command end to end, on the real dev server, kube-apiserver and PostgreSQL, with the
 // cluster simulator standing in for Crossplane and StackGres.
 
+const useStack = useHarness();
 let harness: Harness;
-before(async () => {
-  harness = await startHarness();
+before(() => {
+  harness = useStack();
 });
-after(async () => harness.stop());
 
-const ready = (state: { phase: string; runningOperation: unknown }) => state.phase === 'ready' && state.runningOperation === null;
+const ready = readyAndIdle;
 
 describe('instance lifecycle', () => {
   test('provision, scale, restart, minor, major and security upgrades, backup, deprovision', async () => {

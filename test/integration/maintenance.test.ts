@@ -1,24 +1,24 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
 import { backupScheduleId, maintenanceScheduleId } from '../../src/workflows/messages.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
-  FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startHarness, startInstance, stateOf, waitForState, workerEnv,
-  type Harness, type StartedInstance,
+  FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
+  type Harness, readyAndIdle, useHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
 // seconds, and a schedule's trigger stands in for the window opening.
 
+const useStack = useHarness();
 let harness: Harness;
-before(async () => {
-  harness = await startHarness();
+before(() => {
+  harness = useStack();
 });
-after(async () => harness.stop());
 
-const ready = (state: { phase: string; runningOperation: unknown }) => state.phase === 'ready' && state.runningOperation === null;
+const ready = readyAndIdle;
 const fleet = () => ({
   client: harness.client,
   fleetWorkflowId: workerEnv(harness.taskQueue).MAINTENANCE_FLEET_ID,
