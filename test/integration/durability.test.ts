@@ -15,17 +15,17 @@ import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worke
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventually, idle, projected, readModelRow, send, start, startInstance, stateOf, waitForState, workflowBundle,
-  type Harness, readyAndIdle, useHarness, type StartedInstance,
+  type Harness, readyAndIdle, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // What makes the workflow worth having: it survives crashes without doing anything twice, its
 // history stays bounded, and the read model can be rebuilt from it.
 
-const useStack = useHarness();
 let harness: Harness;
-before(() => {
-  harness = useStack();
+before(async () => {
+  harness = await startHarness();
 });
+after(async () => harness.stop());
 
 const ready = readyAndIdle;
 const TABLES = {

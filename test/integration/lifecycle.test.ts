@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { tenantNamespace } from '../../src/domain/index.js';
@@ -7,17 +7,17 @@ import { loadKubeConfig, uniqueName } from '../support/env.js';
 import { annotateClaim, condition, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, idle, projected, readModelRow, send, start, startInstance, stateOf, waitForState,
-  type Harness, readyAndIdle, useHarness,
+  type Harness, readyAndIdle, startHarness,
 } from '../support/lifecycle.js';
 
 // Every command end to end, on the real dev server, kube-apiserver and PostgreSQL, with the
 // cluster simulator standing in for Crossplane and StackGres.
 
-const useStack = useHarness();
 let harness: Harness;
-before(() => {
-  harness = useStack();
+before(async () => {
+  harness = await startHarness();
 });
+after(async () => harness.stop());
 
 const ready = readyAndIdle;
 

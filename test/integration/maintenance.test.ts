@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
 import { backupScheduleId, maintenanceScheduleId } from '../../src/workflows/messages.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
-  type Harness, readyAndIdle, useHarness, type StartedInstance,
+  type Harness, readyAndIdle, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
 // seconds, and a schedule's trigger stands in for the window opening.
 
-const useStack = useHarness();
 let harness: Harness;
-before(() => {
-  harness = useStack();
+before(async () => {
+  harness = await startHarness();
 });
+after(async () => harness.stop());
 
 const ready = readyAndIdle;
 const fleet = () => ({

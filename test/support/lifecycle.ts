@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { after, before } from 'node:test';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
@@ -150,19 +149,6 @@ export const waitForState = (instance: StartedInstance, what: string, test: (sta
 
 export const idle = (state: InstanceState) => state.runningOperation === null;
 export const readyAndIdle = (state: InstanceState) => state.phase === 'ready' && idle(state);
-
-/** Registers before/after hooks that start and stop a harness for this test file. */
-export function useHarness(options: Parameters<typeof startHarness>[0] = {}): () => Harness {
-  let harness: Harness | undefined;
-  before(async () => {
-    harness = await startHarness(options);
-  });
-  after(async () => harness?.stop());
-  return () => {
-    if (!harness) throw new Error('the harness starts in before()');
-    return harness;
-  };
-}
 
 export async function readModelRow(pool: pg.Pool, instanceId: string) {
   const { rows } = await pool.query<{ phase: string; version: string | null; size: string; last_seq: number; state: InstanceState }>(
