@@ -4,15 +4,19 @@ import type { LifecycleSettings } from '../workflows/messages.js';
 import { principalOf } from './auth/authenticate.js';
 import { ApiError, fieldsFromIssues, invalidRequest } from './errors.js';
 import { deterministicId, requestHash, type IdempotencyStore, type StoredAnswer } from './idempotency.js';
+import type { SubscriptionStore } from './notifications.js';
 import type { ReadModel } from './readmodel.js';
 import { IdempotencyKeyHeader } from './schemas.js';
-import type { InstanceCommands } from './temporal.js';
+import type { InstanceCommands, MaintenanceFleet } from './temporal.js';
 
 /** What routes use: the two ports (read model, Temporal) and the API's own stores. */
 export interface ApiContext {
   reads: ReadModel;
   commands: InstanceCommands;
+  /** The fleet's maintenance coordinator. */
+  fleet: MaintenanceFleet;
   idempotency: IdempotencyStore;
+  subscriptions: SubscriptionStore;
   clock: () => Date;
   /** Passed into new instance workflows (tests shorten the timeouts). */
   lifecycleSettings?: Partial<LifecycleSettings>;
@@ -33,7 +37,8 @@ export interface RequestIds {
   requestId: string;
 }
 
-function idempotencyKey(request: FastifyRequest): string | undefined {
+/** The request's Idempotency-Key, if it sent one (400 if malformed). */
+export function idempotencyKey(request: FastifyRequest): string | undefined {
   const raw = request.headers['idempotency-key'];
   if (raw === undefined) return undefined;
   const parsed = IdempotencyKeyHeader.safeParse(Array.isArray(raw) ? raw.join(',') : raw);
@@ -41,7 +46,7 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   return parsed.data;
 }
 
-const reused = () =>
+export const reused = () =>
   new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different request; use a new key for a new request');
 
 /**

@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+  ApplicationFailure, ScheduleNotFoundError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError,
 } from '@temporalio/client';
 import type { FastifyError } from 'fastify';
@@ -14,6 +14,7 @@ import { z } from 'zod';
 export const ERROR_CODES = [
   'invalid_request',
   'unauthorized',
+  'forbidden',
   'not_found',
   'method_not_allowed',
   'payload_too_large',
@@ -68,6 +69,7 @@ export class ApiError extends Error {
 export const invalidRequest = (message: string, fields?: FieldIssue[]) => new ApiError(400, 'invalid_request', message, fields);
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
+export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
 export const unavailable = (message: string) => new ApiError(503, 'unavailable', message);
 
 /** Where a rejection code from the domain (the workflow's update validators) lands in HTTP. */
@@ -174,6 +176,7 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(500, 'internal', `the command failed: ${cause?.message ?? error.message}`);
   }
   if (error instanceof WorkflowNotFoundError) return notFound('no such instance');
+  if (error instanceof ScheduleNotFoundError) return notFound('the instance has no maintenance schedule');
   if (error instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_exists', 'an instance with this name already exists');
   if (isUnavailable(error)) return unavailable('a backing service is unavailable; retry later');
   if (error instanceof ServiceError) return new ApiError(500, 'internal', 'unexpected error from Temporal');

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import type { InstanceEvent, InstanceState, OperationType, Phase, Size } from '../domain/index.js';
-import type { Backup, Operation } from './schemas.js';
+import type { InstanceEvent, InstanceState, MaintenanceRun, MaintenanceWindow, OperationType, Phase, Size } from '../domain/index.js';
+import type { Backup, MaintenanceRunItem, Operation } from './schemas.js';
 
 // The API's read side: every GET answers from these queries on the read model (PostgreSQL), never
 // from Kubernetes. Rows are written by the projection (src/activities/readmodel/projection.ts).
@@ -19,6 +19,40 @@ export interface ListFilter {
   /** Exclusive start: the (name, instance id) of the last item of the previous page. */
   after?: readonly [string, string];
   limit: number;
+}
+
+export interface MaintenanceRunFilter {
+  /** Only this tenant's instances; undefined: every tenant (platform operators). */
+  tenant?: string;
+  instance?: string;
+  status?: MaintenanceRun['status'];
+  /** Exclusive start, newest first: (openedAt, instance id, run id) of the last item of the previous page. */
+  before?: readonly [string, string, string];
+  limit: number;
+}
+
+/** What the next window of a live instance is computed from. */
+export interface MaintenanceTarget {
+  tenant: string;
+  name: string;
+  instanceId: string;
+  maintenanceWindow: MaintenanceWindow;
+  /** When the latest maintenance run opened, if any. */
+  lastOpenedAt?: string;
+}
+
+interface MaintenanceRunRow {
+  tenant: string;
+  name: string;
+  instance_id: string;
+  run_id: string;
+  trigger: MaintenanceRun['trigger'];
+  status: MaintenanceRun['status'];
+  opened_at: Date;
+  window_ends_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  outcome: string | null;
 }
 
 interface EventRow {
@@ -188,5 +222,72 @@ export class ReadModel {
       [tenant, name, requestId],
     );
     return rows[0] ? toEvent(rows[0]) : undefined;
+  }
+
+  /** Maintenance runs, newest first. */
+  async maintenanceRuns(filter: MaintenanceRunFilter): Promise<MaintenanceRunItem[]> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: (placeholder: string) => string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql(`$${values.length}`));
+    };
+    if (filter.tenant !== undefined) add((p) => `i.tenant = ${p}`, filter.tenant);
+    if (filter.instance !== undefined) add((p) => `i.name = ${p}`, filter.instance);
+    if (filter.status !== undefined) add((p) => `r.status = ${p}`, filter.status);
+    if (filter.before) {
+      values.push(...filter.before);
+      conditions.push(`(r.opened_at, r.instance_id, r.run_id) < ($${values.length - 2}, $${values.length - 1}, $${values.length})`);
+    }
+    values.push(filter.limit);
+    const { rows } = await this.pool.query<MaintenanceRunRow>(
+      `SELECT i.tenant, i.name, r.instance_id, r.run_id, r.trigger, r.status, r.opened_at, r.window_ends_at, r.started_at, r.finished_at, r.outcome
+       FROM maintenance_runs r JOIN instances i USING (instance_id)
+       ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''}
+       ORDER BY r.opened_at DESC, r.instance_id DESC, r.run_id DESC LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      instance: row.name,
+      instanceId: row.instance_id,
+      runId: row.run_id,
+      trigger: row.trigger,
+      status: row.status,
+      openedAt: iso(row.opened_at),
+      windowEndsAt: iso(row.window_ends_at),
+      startedAt: isoOrNull(row.started_at),
+      finishedAt: isoOrNull(row.finished_at),
+      outcome: row.outcome,
+    }));
+  }
+
+  /**
+   * Live instances that maintenance windows open for (not deleted, not being deleted), with what
+   * their next window is computed from. `tenant` undefined: every tenant.
+   */
+  async maintenanceTargets(filter: { tenant?: string; instance?: string }): Promise<MaintenanceTarget[]> {
+    const conditions = [`phase NOT IN ('deleted', 'deprovisioning')`];
+    const values: unknown[] = [];
+    if (filter.tenant !== undefined) {
+      values.push(filter.tenant);
+      conditions.push(`tenant = $${values.length}`);
+    }
+    if (filter.instance !== undefined) {
+      values.push(filter.instance);
+      conditions.push(`name = $${values.length}`);
+    }
+    const { rows } = await this.pool.query<{ tenant: string; name: string; instance_id: string; maintenance_window: MaintenanceWindow; last_opened_at: string | null }>(
+      `SELECT tenant, name, instance_id, maintenance_window, state->'maintenance'->>'openedAt' AS last_opened_at
+       FROM instances WHERE ${conditions.join(' AND ')}`,
+      values,
+    );
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      name: row.name,
+      instanceId: row.instance_id,
+      maintenanceWindow: row.maintenance_window,
+      ...(row.last_opened_at !== null ? { lastOpenedAt: row.last_opened_at } : {}),
+    }));
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
-  ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, UpgradeCommand,
-  type BackupPurpose, type OperationType, type Phase,
+  ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, Subscription, TOPIC_NAMES,
+  UpgradeCommand, type BackupPurpose, type MaintenanceRun, type OperationType, type Phase,
 } from '../domain/index.js';
 
 // The HTTP shapes. Request bodies are built from the domain's schemas (strict: unknown fields are
@@ -16,6 +16,8 @@ export const OPERATION_TYPES = keysOf<OperationType>({
   backup: true, 'change-settings': true, maintenance: true, deprovision: true,
 });
 const BACKUP_PURPOSES = keysOf<BackupPurpose>({ 'on-demand': true, 'pre-upgrade': true, final: true, scheduled: true, maintenance: true });
+export const MAINTENANCE_STATUSES = keysOf<MaintenanceRun['status']>({ waiting: true, running: true, completed: true, failed: true, skipped: true });
+const MAINTENANCE_TRIGGERS = keysOf<MaintenanceRun['trigger']>({ schedule: true, manual: true });
 
 const Reason = z.string().max(500).describe('Why; recorded with the events this command causes');
 
@@ -79,11 +81,12 @@ export const DeleteQuery = z.strictObject({
 });
 
 export const LIST_LIMIT_MAX = 100;
+const CursorParam = z.string().max(500).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API returned').optional().describe('nextCursor of the previous page');
 export const ListQuery = z.strictObject({
   phase: z.enum(PHASES).optional().describe('Deleted instances are listed only when asked for with phase=deleted'),
   size: SizeName.optional(),
   version: z.string().max(20).regex(/^\d+\.\d+$/, 'must be a version like 15.13').optional(),
-  cursor: z.string().max(500).regex(/^[A-Za-z0-9_-]+$/, 'not a cursor this API returned').optional().describe('nextCursor of the previous page'),
+  cursor: CursorParam,
   limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(20),
 });
 
@@ -102,9 +105,48 @@ export const StateQuery = z.strictObject({
 
 export const IdempotencyKeyHeader = PrintableId;
 
+/** For commands that take no input: nothing, null or {}. */
+export const EmptyBody = z.strictObject({}).nullish().describe('Optional; nothing to send');
+
+export const FLEET_MAX_CONCURRENT_MAX = 10_000;
+export const PatchFleetBody = z
+  .strictObject({
+    maxConcurrent: z.number().int().min(1).max(FLEET_MAX_CONCURRENT_MAX).optional().describe('How many instances may be in maintenance at once, fleet-wide'),
+    paused: z.boolean().optional().describe('true: no new maintenance run starts (waiting runs wait, or are skipped when their window closes)'),
+  })
+  .refine((body) => body.maxConcurrent !== undefined || body.paused !== undefined, { message: 'nothing to change: give maxConcurrent or paused' });
+
+export const MaintenanceRunsQuery = z.strictObject({
+  instance: InstanceName.optional().describe('Only this instance (by name)'),
+  status: z.enum(MAINTENANCE_STATUSES).optional().describe('Only runs in this status'),
+  cursor: CursorParam,
+  limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(20).describe('Page size of the runs, and how many upcoming windows are listed'),
+});
+
+export const CreateSubscriptionBody = Subscription;
+export const SubscriptionParams = z.strictObject({ id: PrintableId });
+
+export const DELIVERIES_LIMIT_MAX = 500;
+export const DeliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(DELIVERIES_LIMIT_MAX).default(50),
+});
+
 // ---- responses ------------------------------------------------------------------------------
 
 const Timestamp = z.string().describe('ISO-8601');
+
+const maintenanceRunShape = {
+  runId: z.string(),
+  trigger: z.enum(MAINTENANCE_TRIGGERS),
+  status: z.enum(MAINTENANCE_STATUSES),
+  openedAt: Timestamp,
+  windowEndsAt: Timestamp,
+  startedAt: Timestamp.nullable(),
+  finishedAt: Timestamp.nullable(),
+  outcome: z.string().nullable().describe('What it did, or why it failed or was skipped'),
+};
+export const MaintenanceRunView = z.object(maintenanceRunShape).meta({ id: 'MaintenanceRun' });
+export type MaintenanceRunView = z.infer<typeof MaintenanceRunView>;
 
 export const OperationRef = z
   .object({
@@ -187,6 +229,7 @@ export const InstanceView = z
     pendingRestart: z.boolean(),
     maintenanceWindow: MaintenanceWindow,
     nextMaintenanceAt: Timestamp.nullable(),
+    maintenance: MaintenanceRunView.nullable().describe('The latest maintenance run (waiting, running or finished)'),
     backupPolicy: BackupPolicy.nullable(),
     deletionProtection: z.boolean(),
     autoMinorUpgrades: z.boolean(),
@@ -226,3 +269,62 @@ export const EventList = z.object({ items: z.array(EventView), lastSeq: z.number
 export const StateAtBody = z.object({ at: Timestamp, state: z.record(z.string(), z.unknown()).describe('The instance state (InstanceState) folded from the events up to `at`') });
 
 export const ConnectionView = z.object({ host: z.string(), port: z.number().int(), database: z.string(), user: z.string(), secretName: z.string() });
+
+// ---- maintenance ----------------------------------------------------------------------------
+
+export const FleetStatusView = z
+  .object({
+    maxConcurrent: z.number().int(),
+    paused: z.boolean(),
+    running: z.array(z.string()).describe('Workflow ids (instance/<tenant>/<name>) of the instances in maintenance now'),
+    waiting: z.array(z.string()).describe('Workflow ids of the instances waiting for a slot, first come first served'),
+  })
+  .meta({ id: 'MaintenanceFleet' });
+
+export const MaintenanceRunItem = z
+  .object({ tenant: z.string(), instance: z.string(), instanceId: z.string(), ...maintenanceRunShape })
+  .meta({ id: 'MaintenanceRunOfInstance' });
+export type MaintenanceRunItem = z.infer<typeof MaintenanceRunItem>;
+
+export const UpcomingMaintenance = z
+  .object({ tenant: z.string(), instance: z.string(), instanceId: z.string(), maintenanceWindow: MaintenanceWindow, nextMaintenanceAt: Timestamp })
+  .meta({ id: 'UpcomingMaintenance' });
+export type UpcomingMaintenance = z.infer<typeof UpcomingMaintenance>;
+
+export const MaintenanceRunList = z.object({
+  items: z.array(MaintenanceRunItem).describe('Past and current runs, newest first'),
+  nextCursor: z.string().nullable(),
+  upcoming: z.array(UpcomingMaintenance).describe('The next window of each live instance, soonest first'),
+});
+
+export const MaintenanceTriggered = z.object({ maintenance: z.object({ status: z.literal('triggered') }) });
+
+// ---- notifications --------------------------------------------------------------------------
+
+const subscriptionShape = { id: z.string(), url: z.string(), topics: z.array(z.enum(TOPIC_NAMES)), createdAt: Timestamp };
+export const SubscriptionView = z.object(subscriptionShape).meta({ id: 'Subscription' });
+export type SubscriptionView = z.infer<typeof SubscriptionView>;
+export const SubscriptionCreated = z
+  .object({
+    ...subscriptionShape,
+    secret: z.string().describe('The HMAC-SHA256 key of the x-claimflow-signature header (sha256=<hex> of "<x-claimflow-timestamp>.<body>"). Shown only here: store it.'),
+  })
+  .meta({ id: 'SubscriptionCreated' });
+export type SubscriptionCreated = z.infer<typeof SubscriptionCreated>;
+export const SubscriptionList = z.object({ items: z.array(SubscriptionView) });
+
+export const DeliveryView = z
+  .object({
+    subscriptionId: z.string(),
+    instance: z.string().nullable().describe('The instance name (null if the read model no longer has it)'),
+    instanceId: z.string(),
+    seq: z.number().int(),
+    eventType: z.string(),
+    status: z.enum(['delivered', 'failing']).describe('failing: the receiver has not accepted it yet; it is retried with backoff'),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    updatedAt: Timestamp,
+  })
+  .meta({ id: 'Delivery' });
+export type DeliveryView = z.infer<typeof DeliveryView>;
+export const DeliveryList = z.object({ items: z.array(DeliveryView).describe('Most recent first') });

@@ -1,12 +1,13 @@
 import {
-  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
+  ScheduleOverlapPolicy, WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
   type Client, type WorkflowClientInterceptor,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
+import { configureFleet, fleetStatus, type FleetTarget } from '../clients/fleet.js';
 import { workflowIdFor, type CommandEnvelope, type InstanceState } from '../domain/index.js';
 import {
-  INSTANCE_ATTRIBUTE, INSTANCE_WORKFLOW_TYPE, PHASE_ATTRIBUTE, TENANT_ATTRIBUTE, commandUpdates, stateQuery,
-  type InstanceWorkflowInput,
+  INSTANCE_ATTRIBUTE, INSTANCE_WORKFLOW_TYPE, PHASE_ATTRIBUTE, TENANT_ATTRIBUTE, commandUpdates, maintenanceScheduleId, stateQuery,
+  type FleetStatus, type InstanceWorkflowInput,
 } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
 
@@ -126,9 +127,38 @@ export class InstanceCommands {
     return this.workflows.withDeadline(this.deadline(), () => handle.query(stateQuery));
   }
 
+  /**
+   * Opens a maintenance window now, outside the instance's schedule: one run of its maintenance
+   * Schedule, started whatever the Schedule's overlap policy (ALLOW_ALL).
+   */
+  async triggerMaintenance(tenant: string, name: string): Promise<void> {
+    const schedule = this.client.schedule.getHandle(maintenanceScheduleId(tenant, name));
+    await this.client.withDeadline(this.deadline(), () => schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL));
+  }
+
   async ping(timeoutMs: number): Promise<void> {
     await this.workflows.withDeadline(Date.now() + timeoutMs, () =>
       this.workflows.workflowService.describeNamespace({ namespace: this.client.options.namespace }),
     );
+  }
+}
+
+/** The fleet's maintenance coordinator (a cap on concurrent maintenance, pause/resume), with deadlines. */
+export class MaintenanceFleet {
+  constructor(
+    private readonly target: FleetTarget,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private within<T>(call: () => Promise<T>): Promise<T> {
+    return this.target.client.withDeadline(Date.now() + this.timeoutMs, call);
+  }
+
+  status(): Promise<FleetStatus> {
+    return this.within(() => fleetStatus(this.target));
+  }
+
+  configure(change: { maxConcurrent?: number; paused?: boolean }): Promise<FleetStatus> {
+    return this.within(() => configureFleet(this.target, change));
   }
 }

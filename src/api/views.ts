@@ -1,5 +1,7 @@
-import { nextMaintenanceAt, type BackupRecord, type InstanceEvent, type InstanceState, type OperationType } from '../domain/index.js';
-import type { Backup, EventView, InstanceView, Operation } from './schemas.js';
+import {
+  nextMaintenanceAt, type BackupRecord, type InstanceEvent, type InstanceState, type MaintenanceRun, type OperationType,
+} from '../domain/index.js';
+import type { Backup, EventView, InstanceView, MaintenanceRunView, Operation } from './schemas.js';
 
 // Read-model rows and workflow state as the API shows them.
 
@@ -18,6 +20,19 @@ export function backupView(record: BackupRecord): Backup {
   };
 }
 
+export function maintenanceRunView(run: MaintenanceRun): MaintenanceRunView {
+  return {
+    runId: run.runId,
+    trigger: run.trigger,
+    status: run.status,
+    openedAt: run.openedAt,
+    windowEndsAt: run.windowEndsAt,
+    startedAt: run.startedAt ?? null,
+    finishedAt: run.finishedAt ?? null,
+    outcome: run.outcome ?? null,
+  };
+}
+
 export function instanceView(state: InstanceState, now: Date): InstanceView {
   const { spec } = state;
   const lastBackup = state.backups.filter((backup) => backup.status === 'completed').at(-1);
@@ -32,6 +47,8 @@ export function instanceView(state: InstanceState, now: Date): InstanceView {
     pendingRestart: state.pendingRestart,
     maintenanceWindow: spec.maintenanceWindow,
     nextMaintenanceAt: state.phase === 'deleted' ? null : nextMaintenanceAt(spec.maintenanceWindow, now, state.maintenance?.openedAt).toISOString(),
+    // States projected before maintenance existed have no such field.
+    maintenance: state.maintenance ? maintenanceRunView(state.maintenance) : null,
     backupPolicy: spec.backup ?? null,
     deletionProtection: spec.deletionProtection,
     autoMinorUpgrades: spec.autoMinorUpgrades,

@@ -6,12 +6,14 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp, type App, type AppDeps } from '../../src/api/app.js';
+import { PLATFORM_TENANT } from '../../src/api/auth/authenticate.js';
 import { createToken } from '../../src/api/auth/tokens.js';
 import type { ErrorBody } from '../../src/api/errors.js';
 import type { Operation } from '../../src/api/schemas.js';
 import { buildClaim } from '../../src/activities/kubernetes/resources.js';
 import { readEnv } from '../../src/config/env.js';
 import { connectionSecretName, tenantNamespace, type InstanceSpecInput } from '../../src/domain/index.js';
+import type { Tracing } from '../../src/observability/tracing.js';
 import { createClaimflowWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
 import type { LifecycleSettings } from '../../src/workflows/messages.js';
 import { loadKubeConfig, testEnv, uniqueName } from './env.js';
@@ -38,12 +40,23 @@ export interface ApiHarness {
   taskQueue: string;
   /** A token for a fresh tenant. */
   tenant: (prefix?: string) => Promise<{ tenant: string; token: string }>;
+  /** A token of the reserved tenant of platform operators. */
+  platformToken: () => Promise<string>;
+  /** The id of this harness's own fleet maintenance coordinator (the worker's and the app's). */
+  fleetWorkflowId: string;
   stop: () => Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** Tracing for the Temporal client the app uses (its plugin). The worker is not traced: its bundle is prebuilt without the interceptors. */
+  tracing?: Tracing;
+}
+
 /** Worker, client, pool and the app (listening on an ephemeral port too, for streams). */
-export async function startApiHarness(deps: Partial<AppDeps> = {}): Promise<ApiHarness> {
+export async function startApiHarness(deps: Partial<AppDeps> = {}, options: HarnessOptions = {}): Promise<ApiHarness> {
   const taskQueue = uniqueName('api-tq');
+  // Each harness has its own coordinator: one left by another test file would be on a task queue no worker polls.
+  const fleetWorkflowId = `maintenance-fleet-${taskQueue}`;
   const env = {
     ...readEnv({}),
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
@@ -51,13 +64,15 @@ export async function startApiHarness(deps: Partial<AppDeps> = {}): Promise<ApiH
     TEMPORAL_TASK_QUEUE: taskQueue,
     DATABASE_URL: testEnv.databaseUrl,
     KUBECONFIG: testEnv.kubeconfigPath,
+    MAINTENANCE_FLEET_ID: fleetWorkflowId,
   };
+  const { tracing } = options;
   const { worker, close } = await createClaimflowWorker(env, { workflowBundle: await workflowBundle(), workflowsPath: undefined });
   const running = worker.run();
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
-  const client = new Client({ connection, namespace: testEnv.temporalNamespace });
+  const client = new Client({ connection, namespace: testEnv.temporalNamespace, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
   const pool = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 10 });
-  const app = buildApp({ client, pool, taskQueue, lifecycleSettings: FAST_SETTINGS, eventPollIntervalMs: 100, ...deps });
+  const app = buildApp({ client, pool, taskQueue, lifecycleSettings: FAST_SETTINGS, eventPollIntervalMs: 100, fleetWorkflowId, ...deps });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app,
@@ -68,6 +83,8 @@ export async function startApiHarness(deps: Partial<AppDeps> = {}): Promise<ApiH
       const tenant = uniqueName(prefix).slice(0, 20).replace(/-+$/, '');
       return { tenant, token: await createToken(pool, tenant, 'tests') };
     },
+    platformToken: () => createToken(pool, PLATFORM_TENANT, 'tests'),
+    fleetWorkflowId,
     stop: async () => {
       await app.close();
       worker.shutdown();

@@ -27,9 +27,11 @@ async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-async function sendScheduledWork(work: () => Promise<ScheduledWorkResult>, runId: string): Promise<ScheduledWorkResult> {
+async function sendScheduledWork(client: Client, work: () => Promise<ScheduledWorkResult>, runId: string): Promise<ScheduledWorkResult> {
   try {
-    return await whileHeartbeating(work());
+    // Cancellation (a worker shutting down, a timed-out activity) ends the wait for the Update;
+    // the retry asks again with the same update id, which the instance answers without redoing it.
+    return await whileHeartbeating(client.withAbortSignal(Context.current().cancellationSignal, work));
   } catch (error) {
     // The instance refused (not ready, being deleted) or is gone: this run had nothing to do.
     if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
@@ -70,12 +72,14 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
 
     runInstanceMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>
       sendScheduledWork(
+        client,
         () => client.workflow.getHandle(input.workflowId).executeUpdate(maintenanceUpdate, { args: [input.request], updateId: input.request.runId }),
         input.request.runId,
       ),
 
     runScheduledBackup: (input: { workflowId: string; request: ScheduledBackupRequest }) =>
       sendScheduledWork(
+        client,
         () => client.workflow.getHandle(input.workflowId).executeUpdate(scheduledBackupUpdate, { args: [input.request], updateId: input.request.runId }),
         input.request.runId,
       ),

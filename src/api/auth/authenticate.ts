@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { unauthorized } from '../errors.js';
+import { forbidden, unauthorized } from '../errors.js';
 import type { Principal, TokenStore } from './tokens.js';
 
 // `Authorization: Bearer <token>` on every /v1 route. The tenant comes from the token only: a
@@ -26,4 +26,17 @@ export function principalOf(request: FastifyRequest): Principal {
   const principal = principals.get(request);
   if (!principal) throw unauthorized('not authenticated');
   return principal;
+}
+
+/**
+ * The reserved tenant of platform operators (`tsx src/api/auth/create-token.ts platform <name>`):
+ * only its tokens may change fleet-wide settings, and its reads span every tenant.
+ */
+export const PLATFORM_TENANT = 'platform';
+
+export const isPlatform = (request: FastifyRequest): boolean => principalOf(request).tenant === PLATFORM_TENANT;
+
+/** Refuses (403 forbidden) anyone but a platform operator. */
+export function requirePlatform(request: FastifyRequest): void {
+  if (!isPlatform(request)) throw forbidden(`only platform operators (tokens of tenant "${PLATFORM_TENANT}") may do this`);
 }

@@ -1,0 +1,114 @@
+// The API's /metrics and request tracing. Tracing registers a global OpenTelemetry provider for the
+// whole process, so it is only ever configured here: spans go to a fake OTLP/HTTP collector.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { trace } from '@opentelemetry/api';
+import type { CreatedBody } from '../../src/api/schemas.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createTracing, type Tracing } from '../../src/observability/tracing.js';
+import { apiClient, eventually, settled, startApiHarness, type ApiHarness } from '../support/api.js';
+import { uniqueName } from '../support/env.js';
+
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: { key: string; value: Record<string, unknown> }[];
+}
+
+let h: ApiHarness;
+let collector: Server;
+let tracing: Tracing;
+const spans: Span[] = [];
+
+before(async () => {
+  collector = createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    request.on('end', () => {
+      const body = JSON.parse(raw) as { resourceSpans: { scopeSpans: { spans: Span[] }[] }[] };
+      for (const resource of body.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  tracing = createTracing('claimflow-api-test', `http://127.0.0.1:${(collector.address() as AddressInfo).port}`)!;
+  h = await startApiHarness({ metrics: createMetrics(), tracer: trace.getTracer('claimflow-api') }, { tracing });
+});
+after(async () => {
+  await h?.stop();
+  await tracing?.shutdown();
+  await new Promise((resolve) => collector.close(resolve));
+});
+
+const baseUrl = () => `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
+
+const sample = (text: string, series: string): number => {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+};
+
+test('/metrics counts requests by method, route template and status, without authentication', async () => {
+  const { token } = await h.tenant('metrics');
+  const call = apiClient(h.app, token);
+  const missing = uniqueName('db');
+  for (let i = 0; i < 3; i++) assert.equal((await call('GET', `/v1/instances/${missing}`)).status, 404);
+  assert.equal((await call('GET', '/v1/instances')).status, 200);
+  assert.equal((await apiClient(h.app)('GET', '/v1/instances')).status, 401);
+
+  const response = await fetch(`${baseUrl()}/metrics`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await response.text();
+  assert.equal(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances/:name",status="404"}'), 3);
+  assert.ok(sample(text, 'claimflow_api_request_duration_seconds_sum{method="GET",route="/v1/instances/:name",status="404"}') > 0);
+  assert.ok(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances",status="200"}') >= 1);
+  assert.ok(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances",status="401"}') >= 1);
+  assert.ok(!text.includes(missing), 'labels hold route templates, never URLs');
+  assert.match(text, /^process_cpu_user_seconds_total /m, 'and the process metrics');
+
+  const spec = (await apiClient(h.app)<{ paths: Record<string, unknown> }>('GET', '/openapi.json')).body;
+  assert.ok(spec.paths['/metrics']);
+});
+
+test('a request is a span; the workflow start it makes is its child, in the same trace', async () => {
+  const { token } = await h.tenant('traced');
+  const name = uniqueName('db');
+  const response = await fetch(`${baseUrl()}/v1/instances`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, version: '15.10', size: 'small' }),
+  });
+  assert.equal(response.status, 202);
+  const created = (await response.json()) as CreatedBody;
+  assert.equal((await settled(apiClient(h.app, token), name, created.operation.id)).status, 'succeeded');
+
+  await tracing.provider.forceFlush();
+  const [request, start] = await eventually('the request span and its StartWorkflow span', async () => {
+    await tracing.provider.forceFlush();
+    const requestSpan = spans.find((span) => span.name === 'POST /v1/instances');
+    const startSpan = spans.find((span) => span.name === 'StartWorkflow:instanceWorkflow' && span.traceId === requestSpan?.traceId);
+    return requestSpan && startSpan ? ([requestSpan, startSpan] as const) : undefined;
+  }, 20_000);
+  assert.equal(start.traceId, request.traceId);
+  assert.equal(start.parentSpanId, request.spanId, 'the Temporal call ran with the request span active');
+  const attribute = (span: Span, key: string) => span.attributes.find((candidate) => candidate.key === key)?.value;
+  assert.deepEqual(attribute(request, 'http.route'), { stringValue: '/v1/instances' });
+  assert.deepEqual(attribute(request, 'http.response.status_code'), { intValue: 202 });
+
+  // A caller's W3C traceparent is continued.
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const read = await fetch(`${baseUrl()}/v1/instances/${name}`, {
+    headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+  });
+  assert.equal(read.status, 200);
+  const continued = await eventually('the span of the traced read', async () => {
+    await tracing.provider.forceFlush();
+    return spans.find((span) => span.traceId === traceId);
+  }, 20_000);
+  assert.equal(continued.name, 'GET /v1/instances/:name');
+  assert.equal(continued.parentSpanId, '00f067aa0ba902b7');
+});
