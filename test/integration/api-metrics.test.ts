@@ -1,7 +1,6 @@
 // The API's /metrics and request tracing. Tracing registers a global OpenTelemetry provider for the
 // whole process, so it is only ever configured here: spans go to a fake OTLP/HTTP collector.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
@@ -10,38 +9,21 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { createTracing, type Tracing } from '../../src/observability/tracing.js';
 import { apiClient, eventually, settled, startApiHarness, type ApiHarness } from '../support/api.js';
 import { uniqueName } from '../support/env.js';
-
-interface Span {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: { key: string; value: Record<string, unknown> }[];
-}
+import { startCollector, type CollectedSpan } from '../support/otlp-collector.js';
 
 let h: ApiHarness;
-let collector: Server;
+let collector: Awaited<ReturnType<typeof startCollector>>;
 let tracing: Tracing;
-const spans: Span[] = [];
 
 before(async () => {
-  collector = createServer((request, response) => {
-    let raw = '';
-    request.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-    request.on('end', () => {
-      const body = JSON.parse(raw) as { resourceSpans: { scopeSpans: { spans: Span[] }[] }[] };
-      for (const resource of body.resourceSpans) for (const scope of resource.scopeSpans) spans.push(...scope.spans);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  tracing = createTracing('claimflow-api-test', `http://127.0.0.1:${(collector.address() as AddressInfo).port}`)!;
+  collector = await startCollector();
+  tracing = createTracing('claimflow-api-test', collector.url)!;
   h = await startApiHarness({ metrics: createMetrics(), tracer: trace.getTracer('claimflow-api') }, { tracing });
 });
 after(async () => {
   await h?.stop();
   await tracing?.shutdown();
-  await new Promise((resolve) => collector.close(resolve));
+  await collector.close();
 });
 
 const baseUrl = () => `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
@@ -89,13 +71,13 @@ test('a request is a span; the workflow start it makes is its child, in the same
   await tracing.provider.forceFlush();
   const [request, start] = await eventually('the request span and its StartWorkflow span', async () => {
     await tracing.provider.forceFlush();
-    const requestSpan = spans.find((span) => span.name === 'POST /v1/instances');
-    const startSpan = spans.find((span) => span.name === 'StartWorkflow:instanceWorkflow' && span.traceId === requestSpan?.traceId);
+    const requestSpan = collector.spans.find((span) => span.name === 'POST /v1/instances');
+    const startSpan = collector.spans.find((span) => span.name === 'StartWorkflow:instanceWorkflow' && span.traceId === requestSpan?.traceId);
     return requestSpan && startSpan ? ([requestSpan, startSpan] as const) : undefined;
   }, 20_000);
   assert.equal(start.traceId, request.traceId);
   assert.equal(start.parentSpanId, request.spanId, 'the Temporal call ran with the request span active');
-  const attribute = (span: Span, key: string) => span.attributes.find((candidate) => candidate.key === key)?.value;
+  const attribute = (span: CollectedSpan, key: string) => span.attributes.find((candidate) => candidate.key === key)?.value;
   assert.deepEqual(attribute(request, 'http.route'), { stringValue: '/v1/instances' });
   assert.deepEqual(attribute(request, 'http.response.status_code'), { intValue: 202 });
 
@@ -107,7 +89,7 @@ test('a request is a span; the workflow start it makes is its child, in the same
   assert.equal(read.status, 200);
   const continued = await eventually('the span of the traced read', async () => {
     await tracing.provider.forceFlush();
-    return spans.find((span) => span.traceId === traceId);
+    return collector.spans.find((span) => span.traceId === traceId);
   }, 20_000);
   assert.equal(continued.name, 'GET /v1/instances/:name');
   assert.equal(continued.parentSpanId, '00f067aa0ba902b7');

@@ -15,18 +15,10 @@ import { readEnv } from '../../src/config/env.js';
 import { connectionSecretName, tenantNamespace, type InstanceSpecInput } from '../../src/domain/index.js';
 import type { Tracing } from '../../src/observability/tracing.js';
 import { createClaimflowWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
-import type { LifecycleSettings } from '../../src/workflows/messages.js';
 import { loadKubeConfig, testEnv, uniqueName } from './env.js';
+import { FAST_SETTINGS, eventually } from './lifecycle.js';
 
-/** Short waits: the simulator answers within a few hundred ms. */
-export const FAST_SETTINGS: Partial<LifecycleSettings> = {
-  provisionTimeoutMs: 30_000,
-  pendingRestartTimeoutMs: 15_000,
-  operationTimeoutMs: 30_000,
-  backupTimeoutMs: 30_000,
-  deleteTimeoutMs: 30_000,
-  heartbeatTimeoutMs: 4_000,
-};
+export { FAST_SETTINGS };
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -136,21 +128,7 @@ export type Call = ReturnType<typeof apiClient>;
 
 export const errorOf = (reply: Reply<unknown>): ErrorBody['error'] => (reply.body as ErrorBody).error;
 
-/** Polls until `probe` returns a value (not undefined); outcomes, not timings. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+export { eventually };
 
 /** Waits for an operation to finish (succeeded or failed) and returns it. */
 export async function settled(call: Call, name: string, operationId: string): Promise<Operation> {

@@ -124,7 +124,8 @@ export async function start(instance: StartedInstance, command: Command, request
   return requestId;
 }
 
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+/** Polls until `probe` returns a value (not undefined); tests wait for outcomes, never assert timings. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
