@@ -145,10 +145,11 @@ describe('replay', () => {
     await instance.handle.result();
     const history = await instance.handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
-    // RECORD_HISTORIES=1 npm test -- test/integration/durability.test.ts refreshes the fixtures that
-    // test/unit/replay.test.ts replays, so a later change that breaks determinism fails there.
+    // RECORD_HISTORIES=1 npm test -- test/integration/durability.test.ts records this history as a
+    // fixture for test/unit/replay.test.ts (older fixtures stay: every generation keeps replaying),
+    // so a later change that breaks determinism fails there.
     if (process.env.RECORD_HISTORIES === '1') {
-      writeFileSync('test/fixtures/histories/major-upgrade-and-deprovision.binpb', temporal.api.history.v1.History.encode(history).finish());
+      writeFileSync('test/fixtures/histories/major-upgrade-and-deprovision-with-schedules.binpb', temporal.api.history.v1.History.encode(history).finish());
     }
   });
 });
