@@ -1,0 +1,186 @@
+// 6. Footprint. (a) Worker RSS and CPU with N idle instance workflows open, all in the worker's
+// cache (WORKER_MAX_CACHED_WORKFLOWS >= N, the worst case), measured over an idle period; the
+// baseline is the same worker process with nothing cached (restarted), in the same run.
+// (b) History per instance after many operations: continue-as-new keeps each run's history bounded.
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Command } from '../src/domain/index.js';
+import { commandUpdates } from '../src/workflows/messages.js';
+import { sleep } from './lib/cleanup.js';
+import { fleet, startInstancesDirect, waitForReady } from './lib/fleet.js';
+import { installPhaseMarks } from './lib/marks.js';
+import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
+import { PROFILE_DIR, summarizeProfile } from './lib/profile.js';
+import { round, summarize, type Row } from './lib/report.js';
+import { startBenchStack, startWorker, type BenchStack, type Service } from './lib/stack.js';
+import { size, type Bench, type BenchContext } from './lib/types.js';
+import { readModelPool, temporalClient, waitUntil } from './lib/util.js';
+import { workerEnv, workerOverrides } from './provisioning.js';
+
+const COMMANDS: Command[] = [
+  { kind: 'restart' },
+  { kind: 'backup' },
+  { kind: 'change-settings', deletionProtection: true },
+  { kind: 'security-upgrade' },
+  { kind: 'change-settings', deletionProtection: false },
+];
+
+interface MemoryLine { phase: string; rss: number; heapUsed: number; heapTotal: number; external: number; nativeContexts: number }
+
+function memoryLines(worker: Service): MemoryLine[] {
+  return readFileSync(worker.logFile, 'utf8').split('\n').filter((l) => l.includes('"bench-memory"')).map((l) => JSON.parse(l) as MemoryLine);
+}
+
+function profileFiles(worker: Service): string[] {
+  return readFileSync(worker.logFile, 'utf8').split('\n').filter((l) => l.includes('"bench-profile-written"')).map((l) => (JSON.parse(l) as { path: string }).path);
+}
+
+/** Threads and memory split of a process, from /proc. */
+function procStatus(pid: number): Record<string, string> {
+  const pick = (text: string, keys: string[]) => Object.fromEntries(text.split('\n').map((l) => l.split(':')).filter(([k]) => keys.includes(k!.trim())).map(([k, v]) => [k!.trim(), v!.trim()]));
+  try {
+    return {
+      ...pick(readFileSync(`/proc/${pid}/status`, 'utf8'), ['Threads', 'VmRSS', 'RssAnon', 'RssFile', 'VmHWM']),
+      ...pick(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), ['Anonymous', 'Private_Dirty']),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Idle CPU and RSS over `seconds` (nothing else running in the worker); then, outside that window,
+ * the worker reports its main-thread heap after a GC and a 10 s CPU profile of its main thread.
+ */
+async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, seconds: number, label: string) {
+  await sleep(5000); // let the last tasks settle
+  const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid }, 1000);
+  const threads0 = threadCpu(worker.pid);
+  await sleep(seconds * 1000);
+  const usage = meter.stop();
+  const threads = threadCpuDelta(threads0, threadCpu(worker.pid), usage.seconds);
+  ctx.log(`${label}: worker threads, cores: ${JSON.stringify(threads)}`);
+  const status = procStatus(worker.pid);
+  const before = memoryLines(worker).length;
+  process.kill(worker.pid, 'SIGUSR1');
+  await sleep(10_000);
+  process.kill(worker.pid, 'SIGUSR1');
+  await waitUntil('the worker profile', () => Promise.resolve(memoryLines(worker).length >= before + 2 && profileFiles(worker).length > 0), { timeoutMs: 60_000, log: ctx.log });
+  const memory = memoryLines(worker).slice(-2);
+  const file = profileFiles(worker).at(-1)!;
+  const profile = existsSync(file) ? summarizeProfile(file, 15) : undefined;
+  return { usage, memory, profile, threads, status };
+}
+
+async function historyAfterOperations(ctx: BenchContext, client: Client, taskQueue: string, operations: number, continueAsNewAfterEvents: number | undefined) {
+  const member = { tenant: 'hist', name: `ops-${continueAsNewAfterEvents ?? 'default'}` };
+  await startInstancesDirect(client, taskQueue, [member], 1, continueAsNewAfterEvents ? { continueAsNewAfterEvents } : undefined);
+  const workflowId = `instance/${member.tenant}/${member.name}`;
+  const handle = client.workflow.getHandle(workflowId);
+  for (;;) {
+    const state = await handle.query<{ phase: string } | null>('state');
+    if (state?.phase === 'ready') break;
+    await sleep(200);
+  }
+  const t0 = Date.now();
+  const perOp: number[] = [];
+  for (let i = 0; i < operations; i++) {
+    const command = COMMANDS[i % COMMANDS.length]!;
+    const requestId = randomUUID();
+    const c0 = Date.now();
+    // the handle follows continue-as-new (no run id): each update reaches the current run
+    await client.workflow.getHandle(workflowId).executeUpdate(commandUpdates[command.kind], { args: [{ requestId, actor: 'tenant:bench', command }], updateId: requestId });
+    perOp.push(Date.now() - c0);
+    if ((i + 1) % 100 === 0) ctx.log(`history (${member.name}): ${i + 1}/${operations} operations (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  await sleep(2000);
+  const runs: { runId: string; status: string; historyLength: number; historySizeBytes: number }[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const d = await client.workflow.getHandle(workflowId, wf.runId).describe();
+    runs.push({ runId: wf.runId, status: wf.status.name, historyLength: d.historyLength, historySizeBytes: d.historySize ?? 0 });
+  }
+  const current = runs.find((r) => r.status === 'RUNNING');
+  const total = runs.reduce((a, r) => a + r.historyLength, 0);
+  return {
+    operations, continueAsNewAfterEvents: continueAsNewAfterEvents ?? null, runs: runs.length, totalEvents: total, eventsPerOperation: total / operations,
+    maxEventsInOneRun: Math.max(...runs.map((r) => r.historyLength)), currentRunEvents: current?.historyLength ?? null, currentRunBytes: current?.historySizeBytes ?? null,
+    maxBytesInOneRun: Math.max(...runs.map((r) => r.historySizeBytes)), operationMs: summarize(perOp), seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+export const footprintBench: Bench = {
+  name: 'footprint',
+  title: 'worker RSS/CPU with idle instance workflows open; history per instance after many operations',
+  async run(ctx) {
+    const n = size(ctx, 'instances', 200, 10_000);
+    const idleSeconds = size(ctx, 'idle-seconds', 20, 60);
+    const operations = size(ctx, 'operations', 100, 1000);
+    const forcedCan = size(ctx, 'continue-as-new-after', 300, 2000);
+    const stack = await startBenchStack({ name: 'footprint', simulator: { readyMs: 0, opMs: 0, backupMs: 0 }, log: ctx.log });
+    const pool = await readModelPool(stack);
+    await installPhaseMarks(pool);
+    const client = await temporalClient(stack);
+    const taskQueue = stack.config.temporalTaskQueue;
+    // the shipped default (src/config/env.ts) unless --cache says otherwise
+    const cache = String(size(ctx, 'cache', 2000, 2000));
+    const overrides = workerOverrides(ctx);
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const start = (label: string) =>
+      startWorker(stack, { mode: 'claimflow', ...(overrides ? { overrides } : {}), nodeFlags: ['--expose-gc'], env: { WORKER_MAX_CACHED_WORKFLOWS: cache, BENCH_PROFILE_PREFIX: join(PROFILE_DIR, `footprint-${label}`), ...workerEnv(ctx) } });
+
+    // baseline: the same worker, nothing cached, idle
+    let worker = await start('empty');
+    const emptyIdle = await idleUsage(ctx, stack, worker, idleSeconds, 'empty');
+    const empty = emptyIdle.usage;
+    ctx.log(`empty worker: RSS ${empty.processes.worker?.rssEndMiB} MiB, ${empty.processes.worker?.cores} cores idle`);
+
+    ctx.log(`provisioning ${n} instances (worker cache ${cache})`);
+    const t0 = Date.now();
+    await startInstancesDirect(client, taskQueue, fleet(Array.from({ length: 20 }, (_, i) => `fp-t${i}`), n, 'db'), 50);
+    await waitForReady(pool, n, ctx.log, Math.max(600_000, n * 1000));
+    const provisionSeconds = (Date.now() - t0) / 1000;
+    ctx.log(`${n} Ready in ${provisionSeconds.toFixed(0)} s; measuring ${idleSeconds} s idle`);
+    const fullIdle = await idleUsage(ctx, stack, worker, idleSeconds, 'full');
+    const full = fullIdle.usage;
+    ctx.log(`with ${n} open: RSS ${full.processes.worker?.rssEndMiB} MiB, ${full.processes.worker?.cores} cores idle`);
+    await worker.stop();
+
+    // (b) history after many operations, with Temporal's suggestion and with a forced threshold
+    worker = await start('history');
+    // two instances side by side (each gets its operations one after another)
+    const [natural, forced] = await Promise.all([
+      historyAfterOperations(ctx, client, taskQueue, operations, undefined),
+      historyAfterOperations(ctx, client, taskQueue, operations, forcedCan),
+    ]);
+    await worker.stop();
+
+    const w = (u: typeof full) => u.processes.worker!;
+    const cached = Math.min(n, Number(cache));
+    const perWorkflowKiB = ((w(full).rssEndMiB - w(empty).rssEndMiB) * 1024) / cached;
+    const heapMiB = (idle: typeof fullIdle) => round((idle.memory.at(-1)?.heapUsed ?? NaN) / 2 ** 20, 1);
+    const heapPerWorkflowKiB = ((fullIdle.memory.at(-1)?.heapUsed ?? NaN) - (emptyIdle.memory.at(-1)?.heapUsed ?? NaN)) / 1024 / cached;
+    const rows: Row[] = [
+      { run: 'worker, nothing cached, idle', workflows: 0, 'rss MiB': w(empty).rssEndMiB, 'heap after GC MiB': heapMiB(emptyIdle), 'idle worker cores': w(empty).cores, 'idle temporal cores': empty.processes.temporal?.cores, 'other cores': empty.machine.otherCores },
+      { run: `worker, ${n} idle instances open, ${cached} cached`, workflows: n, 'rss MiB': w(full).rssEndMiB, 'heap after GC MiB': heapMiB(fullIdle), 'heap KiB per workflow': round(heapPerWorkflowKiB, 1), 'idle worker cores': w(full).cores, 'idle temporal cores': full.processes.temporal?.cores, 'other cores': full.machine.otherCores, 'KiB per cached workflow': round(perWorkflowKiB, 1), 'extrapolated all cached MiB': round(w(empty).rssEndMiB + (perWorkflowKiB * n) / 1024, 0) },
+      { run: `history after ${operations} ops, Temporal's suggestion`, runs: natural.runs, 'events total': natural.totalEvents, 'events/op': round(natural.eventsPerOperation, 1), 'max events in a run': natural.maxEventsInOneRun, 'current run events': natural.currentRunEvents, 'max run KiB': round(natural.maxBytesInOneRun / 1024, 0), 'op p50 ms': natural.operationMs.p50 },
+      { run: `history after ${operations} ops, continueAsNewAfterEvents ${forcedCan}`, runs: forced.runs, 'events total': forced.totalEvents, 'events/op': round(forced.eventsPerOperation, 1), 'max events in a run': forced.maxEventsInOneRun, 'current run events': forced.currentRunEvents, 'max run KiB': round(forced.maxBytesInOneRun / 1024, 0), 'op p50 ms': forced.operationMs.p50 },
+    ];
+    const rssGiB = w(full).rssEndMiB / 1024;
+    return {
+      rows,
+      targets: [
+        ...(n >= 10_000 ? [{ what: `worker RSS with ${n} idle workflows`, target: '< 1 GiB', measured: `${w(full).rssEndMiB} MiB`, met: rssGiB < 1 }] : []),
+        { what: 'idle worker CPU (no per-instance polling)', target: 'near zero (< 0.02 cores)', measured: `${w(full).cores} cores`, met: w(full).cores < 0.02 },
+        { what: 'history per run bounded by continue-as-new', target: `<= ${forcedCan} + one operation`, measured: `max ${forced.maxEventsInOneRun} events in ${forced.runs} runs`, met: forced.maxEventsInOneRun <= forcedCan + 60 },
+      ],
+      details: { n, workerCache: Number(cache), cached, idleSeconds, provisionSeconds, empty, full, perWorkflowKiB, heapPerWorkflowKiB, memory: { empty: emptyIdle.memory, full: fullIdle.memory }, idleProfile: { empty: emptyIdle.profile, full: fullIdle.profile }, procStatus: { empty: emptyIdle.status, full: fullIdle.status }, threadCores: { empty: emptyIdle.threads, full: fullIdle.threads }, natural, forced },
+      notes: [
+        `Idle: ${idleSeconds} s with no commands, starting 5 s after the last Ready. RSS is the worker's resident set (/proc), CPU its user+system time over that period (all threads).`,
+        `Worker cache ${cache} (WORKER_MAX_CACHED_WORKFLOWS): ${cached} of the ${n} workflows stay in memory; the others are evicted and replayed on their next task. "extrapolated all cached" is NOT measured.`,
+        'History: one instance receives the operations one after another (restart, backup, settings, security upgrade, settings) through Temporal Updates; simulator delays 0.',
+      ],
+    };
+  },
+};

@@ -1,0 +1,72 @@
+// Creating a fleet through the API (from the load generator process) and waiting until the read
+// model shows it Ready.
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { InstanceSpec, defaultMaintenanceWindow, workflowIdFor } from '../../src/domain/index.js';
+import { INSTANCE_ATTRIBUTE, INSTANCE_WORKFLOW_TYPE, PHASE_ATTRIBUTE, TENANT_ATTRIBUTE, type InstanceWorkflowInput, type LifecycleSettings } from '../../src/workflows/messages.js';
+import type { LoadResult, PlannedRequest } from '../loadgen.js';
+import { runLoadProcess } from './load.js';
+import { countPhase } from './marks.js';
+import type { BenchStack, Service } from './stack.js';
+import { pool as inParallel, waitUntil } from './util.js';
+
+export interface FleetMember {
+  tenant: string;
+  name: string;
+}
+
+/** `count` instances spread over the tenants round-robin, named <prefix>-<i>. */
+export function fleet(tenants: string[], count: number, prefix: string): FleetMember[] {
+  return Array.from({ length: count }, (_, i) => ({ tenant: tenants[i % tenants.length]!, name: `${prefix}-${i}` }));
+}
+
+export function createRequests(stack: BenchStack, tokens: Record<string, string>, members: FleetMember[], spec: Record<string, unknown> = {}): PlannedRequest[] {
+  return members.map((m) => ({
+    method: 'POST',
+    url: `${stack.apiUrl}/v1/instances`,
+    headers: { authorization: `Bearer ${tokens[m.tenant]!}` },
+    body: JSON.stringify({ name: m.name, version: '16.9', size: 'small', ...spec }),
+    tag: `${m.tenant}/${m.name}`,
+  }));
+}
+
+/** POSTs every member (closed loop, `concurrency` at once) from the load generator process. */
+export async function createThroughApi(stack: BenchStack, tokens: Record<string, string>, members: FleetMember[], concurrency: number, spec?: Record<string, unknown>, onStart?: (s: Service) => void): Promise<LoadResult> {
+  const requests = createRequests(stack, tokens, members, spec);
+  const result = await runLoadProcess(stack, { requests, concurrency, count: requests.length, recordAll: true }, onStart);
+  const failed = (result.all ?? []).filter((s) => s.status !== 202 && s.status !== 200);
+  if (failed.length > 0) throw new Error(`${failed.length} of ${members.length} creates failed, e.g. ${failed[0]!.status} ${failed[0]!.body ?? ''} ${result.errors[0] ?? ''}`);
+  return result;
+}
+
+export async function waitForReady(pool: pg.Pool, expected: number, log: (line: string) => void, timeoutMs: number): Promise<void> {
+  let last = 0;
+  await waitUntil(`${expected} instances Ready in the read model`, async () => (last = await countPhase(pool, 'ready')) >= expected, {
+    timeoutMs,
+    progress: async () => `${last} ready, ${await countPhase(pool, 'failed')} failed`,
+    log,
+  });
+}
+
+/** Starts instance workflows straight through Temporal (as the API does, without HTTP). */
+export async function startInstancesDirect(client: Client, taskQueue: string, members: FleetMember[], concurrency: number, settings?: Partial<LifecycleSettings>): Promise<void> {
+  await inParallel(members, concurrency, async (m) => {
+    const spec = InstanceSpec.parse({ name: m.name, version: '16.9', size: 'small' });
+    const input: InstanceWorkflowInput = {
+      tenant: m.tenant, instanceId: randomUUID(), requestId: randomUUID(), actor: `tenant:bench`,
+      spec: { ...spec, maintenanceWindow: defaultMaintenanceWindow(m.tenant, m.name) },
+      ...(settings ? { settings } : {}),
+    };
+    await client.workflow.start(INSTANCE_WORKFLOW_TYPE, {
+      workflowId: workflowIdFor(m.tenant, m.name),
+      taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: TENANT_ATTRIBUTE, value: m.tenant },
+        { key: INSTANCE_ATTRIBUTE, value: m.name },
+        { key: PHASE_ATTRIBUTE, value: 'provisioning' },
+      ],
+    });
+  });
+}

@@ -1,0 +1,177 @@
+// 5. Fleet maintenance: N instances in one window with a fleet cap: each instance's Temporal
+// Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
+// at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
+// versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import type pg from 'pg';
+import { configureFleet } from '../src/clients/fleet.js';
+import { maintenanceScheduleId } from '../src/workflows/messages.js';
+import { sleep } from './lib/cleanup.js';
+import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
+import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
+import { startUsageMeter } from './lib/procstat.js';
+import { round, summarize, type Row } from './lib/report.js';
+import { startBenchStack, startWorker } from './lib/stack.js';
+import { size, type Bench } from './lib/types.js';
+import { pool as inParallel, readModelPool, temporalClient, waitUntil } from './lib/util.js';
+import { workerEnv, workerOverrides } from './provisioning.js';
+
+const FLEET_ID = 'maintenance-fleet';
+
+async function instanceIds(pool: pg.Pool, members: FleetMember[]): Promise<Map<string, string>> {
+  const { rows } = await pool.query<{ instance_id: string; tenant: string; name: string }>(
+    `SELECT instance_id, tenant, name FROM instances WHERE phase <> 'deleted' AND (tenant || '/' || name) = ANY($1)`,
+    [members.map((m) => `${m.tenant}/${m.name}`)],
+  );
+  return new Map(rows.map((r) => [`${r.tenant}/${r.name}`, r.instance_id]));
+}
+
+/** Triggers the members' maintenance schedules; returns when each trigger call was made. */
+async function trigger(client: Client, members: FleetMember[], concurrency: number): Promise<number> {
+  const t0 = Date.now();
+  await inParallel(members, concurrency, (m) => client.schedule.getHandle(maintenanceScheduleId(m.tenant, m.name)).trigger());
+  return t0;
+}
+
+async function waitForMaintenance(pool: pg.Pool, ids: string[], log: (l: string) => void, timeoutMs: number) {
+  const want = new Set(ids);
+  let done = new Map<string, number>();
+  await waitUntil(`${ids.length} maintenance runs to complete`, async () => {
+    const finished = [...(await maintenanceMarks(pool, 'completed')), ...(await maintenanceMarks(pool, 'failed')), ...(await maintenanceMarks(pool, 'skipped'))];
+    done = new Map(finished.filter((m) => want.has(m.instanceId)).map((m) => [m.instanceId, m.at]));
+    return done.size >= want.size;
+  }, { timeoutMs, everyMs: 500, progress: () => `${done.size} finished`, log });
+  const { rows } = await pool.query<{ instance_id: string; status: string; opened_ms: number; started_ms: number; finished_ms: number }>(
+    `SELECT instance_id, status, (extract(epoch FROM opened_at) * 1000)::float8 AS opened_ms,
+       (extract(epoch FROM started_at) * 1000)::float8 AS started_ms, (extract(epoch FROM finished_at) * 1000)::float8 AS finished_ms
+     FROM maintenance_runs WHERE instance_id = ANY($1)`,
+    [ids],
+  );
+  return { done, runs: rows };
+}
+
+/** N schedules that start a no-op workflow, all triggered at once: when did the server start each? */
+async function scheduleStartCeiling(client: Client, n: number) {
+  const ids = Array.from({ length: n }, (_, i) => `bench-noop-schedule/${i}`);
+  await inParallel(ids, 20, (scheduleId) =>
+    client.schedule.create({
+      scheduleId,
+      spec: { calendars: [{ dayOfWeek: 'SUNDAY', hour: 3, minute: 0 }], timezone: 'UTC' },
+      action: { type: 'startWorkflow', workflowType: 'noopChainWorkflow', args: [0], taskQueue: 'bench-noop-unpolled', workflowId: `noop-run/${scheduleId}` },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+    }),
+  );
+  const t0 = Date.now();
+  await inParallel(ids, 50, (id) => client.schedule.getHandle(id).trigger());
+  const query = `WorkflowType = 'noopChainWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'`;
+  await waitUntil(`${n} schedule-started no-op workflows`, async () => (await client.workflow.count(query)).count >= n, { timeoutMs: Math.max(180_000, n * 500), everyMs: 500, log: () => undefined });
+  const starts: number[] = [];
+  for await (const wf of client.workflow.list({ query })) starts.push(wf.startTime.getTime() - t0);
+  await inParallel(ids, 20, (id) => client.schedule.getHandle(id).delete());
+  return summarize(starts);
+}
+
+/** Most runs in progress at once (from MaintenanceStarted to its end, workflow times). */
+function maxOverlap(runs: { started_ms: number; finished_ms: number }[]): number {
+  const edges = runs.filter((r) => r.started_ms && r.finished_ms).flatMap((r) => [[Number(r.started_ms), 1], [Number(r.finished_ms), -1]] as const);
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let max = 0;
+  for (const [, d] of edges) max = Math.max(max, (now += d));
+  return max;
+}
+
+export const maintenanceBench: Bench = {
+  name: 'maintenance',
+  title: 'N instances in one maintenance window under a fleet cap, vs ideal N / cap x one maintenance',
+  async run(ctx) {
+    const n = size(ctx, 'instances', 60, 1000);
+    const cap = size(ctx, 'cap', 10, 50);
+    const opMs = size(ctx, 'op-delay-ms', 2000, 3000);
+    const backupMs = size(ctx, 'backup-delay-ms', 1000, 2000);
+    const stack = await startBenchStack({ name: 'maintenance', simulator: { readyMs: 0, opMs, backupMs }, log: ctx.log });
+    const pool = await readModelPool(stack);
+    await installPhaseMarks(pool);
+    await installMaintenanceMarks(pool);
+    const client = await temporalClient(stack);
+    const taskQueue = stack.config.temporalTaskQueue;
+    const worker = await startWorker(stack, {
+      mode: 'claimflow',
+      ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}),
+      env: { MAINTENANCE_MAX_CONCURRENT: String(cap), MAINTENANCE_FLEET_ID: FLEET_ID, ...workerEnv(ctx) },
+    });
+
+    const tenants = Array.from({ length: 10 }, (_, i) => `mnt-t${i}`);
+    const solo = fleet(['solo'], 3, 'solo');
+    const members = fleet(tenants, n, 'db');
+    ctx.log(`provisioning ${n + solo.length} instances`);
+    await startInstancesDirect(client, taskQueue, [...solo, ...members], 50);
+    await waitForReady(pool, n + solo.length, ctx.log, Math.max(300_000, n * 1500));
+    const status = await configureFleet({ client, fleetWorkflowId: FLEET_ID, taskQueue, defaults: { maxConcurrent: cap, paused: false } }, { maxConcurrent: cap, paused: false });
+    ctx.log(`fleet cap ${status.maxConcurrent}`);
+
+    // Temporal's own pace of starting runs from N triggered Schedules (no worker needed: the start
+    // time is the server's), in the same run: the floor for "N windows open at once".
+    const spread = await scheduleStartCeiling(client, n);
+    ctx.log(`Temporal Schedules ceiling: ${n} triggered schedules started their workflows within ${Math.round(spread.max)} ms (p50 ${Math.round(spread.p50)} ms)`);
+
+    // One maintenance alone, three times: the unit of the ideal.
+    const soloIds = await instanceIds(pool, solo);
+    const single: number[] = [];
+    for (const m of solo) {
+      const t0 = await trigger(client, [m], 1);
+      const { done } = await waitForMaintenance(pool, [soloIds.get(`${m.tenant}/${m.name}`)!], ctx.log, 120_000);
+      single.push([...done.values()][0]! - t0);
+      await sleep(500);
+    }
+    const one = summarize(single).p50;
+    ctx.log(`one maintenance alone: ${single.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(one)} ms)`);
+
+    const ids = await instanceIds(pool, members);
+    const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid, bench: process.pid });
+    ctx.log(`triggering ${n} maintenance schedules, cap ${cap}`);
+    const t0 = await trigger(client, members, 50);
+    const triggeredIn = (Date.now() - t0) / 1000;
+    const { done, runs } = await waitForMaintenance(pool, [...ids.values()], ctx.log, Math.max(600_000, n * 2000));
+    const usage = meter.stop();
+    const wall = (Math.max(...done.values()) - t0) / 1000;
+    const ideal = (Math.ceil(n / cap) * one) / 1000;
+    const ratio = wall / ideal;
+    const statuses = runs.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
+    const overlap = maxOverlap(runs);
+    // the server's part: when the Schedules actually started each run workflow
+    const runStarts: number[] = [];
+    for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceRunWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) runStarts.push(wf.startTime.getTime() - t0);
+    const runStarted = summarize(runStarts);
+    ctx.log(`trigger -> run workflow started by the Schedule: p50 ${Math.round(runStarted.p50)} ms, max ${Math.round(runStarted.max)} ms (${runStarts.length} runs)`);
+    const held = runs.filter((r) => r.started_ms && r.finished_ms).map((r) => Number(r.finished_ms) - Number(r.started_ms));
+    const durations = summarize(held);
+    // where the wall goes: schedules reaching the instances, slot use
+    const opened = summarize(runs.map((r) => Number(r.opened_ms) - t0));
+    const firstStart = Math.min(...runs.map((r) => Number(r.started_ms)));
+    const lastEnd = Math.max(...runs.map((r) => Number(r.finished_ms)));
+    const utilization = held.reduce((a, b) => a + b, 0) / ((lastEnd - firstStart) * cap);
+    ctx.log(`trigger -> window opened: p50 ${Math.round(opened.p50)} ms, max ${Math.round(opened.max)} ms; slots busy ${Math.round(utilization * 100)}% of ${round((lastEnd - firstStart) / 1000, 1)} s`);
+
+    const rows: Row[] = [
+      { run: `one maintenance alone (backup ${backupMs} ms + security upgrade ${opMs} ms in the simulator)`, n: single.length, 's': round(one / 1000, 2) },
+      { run: `ideal: ceil(${n} / ${cap}) x one`, n, 's': round(ideal, 1) },
+      { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
+      { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
+        'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100),
+        'worker cpu': usage.processes.worker?.cores, 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
+    ];
+    return {
+      rows,
+      targets: [
+        { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
+        { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
+      ],
+      details: { n, cap, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      notes: [
+        'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
+        `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,
+      ],
+    };
+  },
+};
