@@ -124,7 +124,7 @@ export const footprintBench: Bench = {
     const client = await temporalClient(stack);
     const taskQueue = stack.config.temporalTaskQueue;
     // the shipped default (src/config/env.ts) unless --cache says otherwise
-    const cache = String(size(ctx, 'cache', 2000, 2000));
+    const cache = String(size(ctx, 'cache', 600, 600));
     const overrides = workerOverrides(ctx);
     mkdirSync(PROFILE_DIR, { recursive: true });
     const start = (label: string) =>

@@ -7,14 +7,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../src/worker/create-worker.js';
+import { WORKFLOWS_PATH, bundleClaimflowWorkflows } from '../src/worker/create-worker.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(root, process.argv[2] ?? 'dist/workflow-bundle.js');
 
 const started = Date.now();
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+const { code } = await bundleClaimflowWorkflows();
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, code);
 console.log(`wrote ${relative(root, out)} (${(code.length / 1024).toFixed(0)} KiB) from ${relative(root, WORKFLOWS_PATH)} in ${((Date.now() - started) / 1000).toFixed(1)}s`);

@@ -36,6 +36,10 @@ export function temporalComponent(config: StackConfig): Supervised {
         '--db-filename', paths(config).temporalDb,
         '--namespace', config.temporalNamespace,
         ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+        // Eager activity dispatch hands an activity scheduled by a workflow task straight back to
+        // the worker that completed it, skipping one matching round trip per step (off by default
+        // in the server; production sets the same dynamic config, see docs/deploy.md).
+        '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
         '--log-level', 'warn',
       ],
       env: cliEnv(),

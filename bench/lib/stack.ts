@@ -6,14 +6,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { apiUrl, databaseUrl, freePorts, paths, type SimulatorDelays } from '../../stack/config.js';
 import { repoRoot, resolveToolchain, startStack, stopStack, testStackConfig, type StackConfig } from '../../stack/index.js';
 import { readProcess } from '../../stack/processes.js';
 import { RUN_MARKER, startReaper } from '../../stack/reaper.js';
 import { logTail } from '../../stack/util.js';
-import { WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
+import { bundleClaimflowWorkflows } from '../../src/worker/create-worker.js';
 import { interrupted, onCleanup, sleep } from './cleanup.js';
 
 /** Where the stack's logs are kept after teardown (the state dir goes away). */
@@ -102,7 +101,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     workflowBundle: () =>
       (bundle ??= (async () => {
         const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-        const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet });
+        const { code } = await bundleClaimflowWorkflows(quiet);
         const file = join(config.stateDir, 'workflow-bundle.js');
         writeFileSync(file, code);
         return file;

@@ -11,7 +11,7 @@ const Env = z.object({
   KUBECONFIG: z.string().optional(),
   /** A workflow bundle prebuilt at image build time (scripts/bundle-workflows.ts); unset: bundle at start. */
   WORKER_WORKFLOW_BUNDLE: z.string().optional(),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(2000),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(600),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),

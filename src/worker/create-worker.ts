@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Worker, bundleWorkflowCode, type Logger, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
@@ -10,6 +10,13 @@ import { observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** Evaluated once per workflow thread instead of once per cached workflow (see the module). */
+const SHARED_WORKFLOW_MODULES = [fileURLToPath(new URL('../workflows/shared-modules.ts', import.meta.url))];
+
+/** The workflow bundle as the worker builds it at start-up, for a prebuilt image, tests and benches. */
+export const bundleClaimflowWorkflows = (logger?: Logger) =>
+  bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: SHARED_WORKFLOW_MODULES, ...(logger ? { logger } : {}) });
 
 export interface ClaimflowWorker {
   worker: Worker;
@@ -35,7 +42,9 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    ...(env.WORKER_WORKFLOW_BUNDLE ? { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(env.WORKER_WORKFLOW_BUNDLE
+      ? { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } }),
     activities: createActivities({ kube, pool, temporal }, {
         maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
         fleetWorkflowId: env.MAINTENANCE_FLEET_ID,

@@ -84,7 +84,11 @@ export interface FleetStatus {
 export type FleetInput = Omit<FleetStatus, 'running' | 'waiting'> & Partial<Pick<FleetStatus, 'running' | 'waiting'>>;
 export const requestSlotSignal = defineSignal<[{ requester: string }]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ requester: string }]>('releaseSlot');
-export const slotGrantedSignal = defineSignal('maintenanceSlotGranted');
+/** Names the coordinator, so the instance hands the slot back with a signal (absent from older grants). */
+export interface SlotGrant {
+  fleetWorkflowId: string;
+}
+export const slotGrantedSignal = defineSignal<[SlotGrant?]>('maintenanceSlotGranted');
 export const configureFleetUpdate = defineUpdate<FleetStatus, [{ maxConcurrent?: number; paused?: boolean }]>('configure');
 export const fleetStatusQuery = defineQuery<FleetStatus>('status');
 

@@ -2,7 +2,7 @@
 // pool, the app under test, tokens for tenants, and a small HTTP client over app.inject.
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp, type App, type AppDeps } from '../../src/api/app.js';
@@ -14,7 +14,7 @@ import { buildClaim } from '../../src/activities/kubernetes/resources.js';
 import { readEnv } from '../../src/config/env.js';
 import { connectionSecretName, tenantNamespace, type InstanceSpecInput } from '../../src/domain/index.js';
 import type { Tracing } from '../../src/observability/tracing.js';
-import { createClaimflowWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
+import { bundleClaimflowWorkflows, createClaimflowWorker } from '../../src/worker/create-worker.js';
 import { loadKubeConfig, testEnv, uniqueName } from './env.js';
 import { FAST_SETTINGS, eventually } from './lifecycle.js';
 
@@ -23,7 +23,7 @@ export { FAST_SETTINGS };
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file (process). */
-export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }));
+export const workflowBundle = () => (bundle ??= bundleClaimflowWorkflows(quietLogger));
 
 export interface ApiHarness {
   app: App;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
 import { readEnv } from '../../src/config/env.js';
 import { defaultMaintenanceWindow, tenantNamespace, workflowIdFor, type Command, type InstanceSpecInput, type InstanceState } from '../../src/domain/index.js';
 import { InstanceSpec } from '../../src/domain/index.js';
-import { createClaimflowWorker, WORKFLOWS_PATH } from '../../src/worker/create-worker.js';
+import { bundleClaimflowWorkflows, createClaimflowWorker } from '../../src/worker/create-worker.js';
 import { commandUpdates, stateQuery, INSTANCE_ATTRIBUTE, TENANT_ATTRIBUTE, type CommandAccepted, type LifecycleSettings } from '../../src/workflows/messages.js';
 import { instanceWorkflow } from '../../src/workflows/index.js';
 import { testEnv, uniqueName } from './env.js';
@@ -23,7 +23,7 @@ export const FAST_SETTINGS: Partial<LifecycleSettings> = {
 };
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }));
+export const workflowBundle = () => (bundle ??= bundleClaimflowWorkflows(quietLogger));
 
 const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { reduce, type InstanceEvent, type InstanceState } from '../../domain/index.js';
+import { reduce, topicOf, type InstanceEvent, type InstanceState } from '../../domain/index.js';
 
 // Projects an instance's events into the read model with the domain reducer. Idempotent on
 // (instance, seq): a retried activity, a replayed batch or a rebuild skips what is already there,
@@ -18,7 +18,17 @@ export class ProjectionGapError extends Error {}
 /** Told about each newly projected event once its transaction has committed. */
 export type ProjectionObserver = (event: InstanceEvent, after: InstanceState, before: InstanceState | null) => void;
 
-export async function projectEvents(pool: Pool, batch: ProjectionBatch, observe?: ProjectionObserver): Promise<{ applied: number; lastSeq: number }> {
+export interface ProjectionResult {
+  applied: number;
+  lastSeq: number;
+  /**
+   * Whether a webhook subscription of the tenant watches an event of the batch: the instance starts
+   * a delivery workflow only then (absent in results recorded before this field existed).
+   */
+  watched: boolean;
+}
+
+export async function projectEvents(pool: Pool, batch: ProjectionBatch, observe?: ProjectionObserver): Promise<ProjectionResult> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -48,15 +58,23 @@ export async function projectEvents(pool: Pool, batch: ProjectionBatch, observe?
     if (state && (applied > 0 || row.rows.length === 0)) await writeInstance(client, batch.workflowId, state);
     if (state && applied > 0) await writeEvents(client, state.instanceId, appliedEvents.map(([event]) => event));
     for (const statement of [...upserts.values(), ...deletions]) await client.query(statement.sql, statement.params);
+    const watched = state ? await isWatched(client, state.tenant, batch.events) : false;
     await client.query('COMMIT');
     if (observe) for (const [event, after, before] of appliedEvents) observe(event, after, before);
-    return { applied, lastSeq: state?.lastSeq ?? 0 };
+    return { applied, lastSeq: state?.lastSeq ?? 0, watched };
   } catch (error) {
     await client.query('ROLLBACK');
     throw error;
   } finally {
     client.release();
   }
+}
+
+async function isWatched(client: PoolClient, tenant: string, events: InstanceEvent[]): Promise<boolean> {
+  const topics = [...new Set(events.map((event) => topicOf(event.type)).filter((topic) => topic !== undefined))];
+  if (topics.length === 0) return false;
+  const { rowCount } = await client.query('SELECT 1 FROM notification_subscriptions WHERE tenant = $1 AND topics && $2::text[] LIMIT 1', [tenant, topics]);
+  return (rowCount ?? 0) > 0;
 }
 
 interface Statement {

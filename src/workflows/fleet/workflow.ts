@@ -46,7 +46,7 @@ export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void>
       const requester = status.waiting.shift()!;
       status.running.push(requester);
       try {
-        await getExternalWorkflowHandle(requester).signal(slotGrantedSignal);
+        await getExternalWorkflowHandle(requester).signal(slotGrantedSignal, { fleetWorkflowId: workflowInfo().workflowId });
       } catch {
         // The instance's workflow is gone: its slot is free again.
         status.running = status.running.filter((holder) => holder !== requester);

@@ -55,8 +55,9 @@ export class InstanceEntity {
         const events = this.pending.splice(0);
         const { instanceId, name } = this.known;
         const summary = `project ${events.map((event) => `#${event.seq} ${event.type}`).join(', ')} of ${name}`;
-        await this.activities.quick.projectEvents.executeWithOptions({ summary }, [{ instanceId, workflowId: workflowInfo().workflowId, events }]);
-        await this.notify(events);
+        const projected = await this.activities.quick.projectEvents.executeWithOptions({ summary }, [{ instanceId, workflowId: workflowInfo().workflowId, events }]);
+        // Results recorded before `watched` existed leave it out: those runs notified every time.
+        if (projected.watched !== false) await this.notify(events);
       }
     });
   }

@@ -1,9 +1,9 @@
-import { condition, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
 import {
   planMaintenance, tenantNamespace,
   type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/index.js';
-import type { ScheduledWorkResult } from '../messages.js';
+import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import type { Proxies } from './activities.js';
 import type { InstanceEntity } from './entity.js';
 import type { Actor, Operations } from './operations.js';
@@ -12,8 +12,12 @@ import type { Actor, Operations } from './operations.js';
  * Work the instance's schedules ask for. Unlike a user's command it waits for a running operation,
  * within its window, and for a fleet slot; a window that closes first is recorded as skipped.
  */
+// Runs recorded before it released the slot through an activity, after the last projection.
+const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
+
 export class ScheduledWork {
   private slot: 'none' | 'waiting' | 'granted' = 'none';
+  private fleetWorkflowId: string | undefined;
 
   constructor(
     private readonly entity: InstanceEntity,
@@ -22,7 +26,8 @@ export class ScheduledWork {
   ) {}
 
   /** The fleet coordinator answered. A grant that comes after we gave up is handed back. */
-  onSlotGranted(): void {
+  onSlotGranted(grant?: SlotGrant): void {
+    if (grant) this.fleetWorkflowId = grant.fleetWorkflowId;
     if (this.slot === 'waiting') this.slot = 'granted';
     else void this.releaseSlot();
   }
@@ -72,11 +77,12 @@ export class ScheduledWork {
       }
       const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
       this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
+      // The cluster work is done: the next instance may start while this one is projected.
+      if (patched(SLOT_SIGNAL_PATCH)) await this.handBackSlot();
       await this.entity.flush();
       return { runId, status: 'completed', detail: summary };
     } finally {
-      this.slot = 'none';
-      await this.releaseSlot();
+      await this.handBackSlot();
     }
   }
 
@@ -106,8 +112,24 @@ export class ScheduledWork {
     }
   }
 
+  /** Gives up a held or awaited slot, once. */
+  private async handBackSlot(): Promise<void> {
+    if (this.slot === 'none') return;
+    this.slot = 'none';
+    await this.releaseSlot();
+  }
+
   private async releaseSlot(): Promise<void> {
-    await this.activities.quick.releaseMaintenanceSlot.executeWithOptions({ summary: 'hand the maintenance slot back to the fleet' }, [{ requester: workflowInfo().workflowId }]);
+    const requester = workflowInfo().workflowId;
+    if (this.fleetWorkflowId && patched(SLOT_SIGNAL_PATCH)) {
+      try {
+        await getExternalWorkflowHandle(this.fleetWorkflowId).signal(releaseSlotSignal, { requester });
+      } catch {
+        // The coordinator is gone (it is restarted with no holders): nothing to hand back.
+      }
+      return;
+    }
+    await this.activities.quick.releaseMaintenanceSlot.executeWithOptions({ summary: 'hand the maintenance slot back to the fleet' }, [{ requester }]);
   }
 
   /** Waits until no operation runs; returns what was still running at the deadline, or null. */

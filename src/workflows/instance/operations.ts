@@ -15,6 +15,7 @@ import { isoDuration } from './settings.js';
 // record the event that starts it.
 
 const SCHEDULES_PATCH = 'instance-schedules';
+const SCHEDULES_ALONGSIDE_PATCH = 'schedules-alongside-readiness';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
@@ -52,15 +53,21 @@ export class Operations {
     const { namespace, instanceName } = instanceRef(this.state);
     this.entity.record({ type: 'ClaimApplied', ...this.by(actor), data: { namespace, claimName: instanceName, size: this.state.size, version: this.state.spec.version } });
     await this.entity.flush();
-    const readiness = await this.activities.waits.waitForClaimReady.executeWithOptions(
+    const waitForReady = () => this.activities.waits.waitForClaimReady.executeWithOptions(
       { summary: `wait for claim ${instanceName} to be Ready` },
       [{ namespace, name: instanceName, deadline: this.deadline(this.settings.provisionTimeoutMs) }],
     );
+    // Ready means maintained: the schedules exist before the instance is announced. They are made
+    // while the cluster comes up, so nothing stands between the claim's Ready and ours (the
+    // instance refuses scheduled work until then). Histories from before run the two in turn.
+    const alongside = patched(SCHEDULES_ALONGSIDE_PATCH);
+    const [readiness] = alongside ? await Promise.all([waitForReady(), this.upsertSchedules()]) : [await waitForReady()];
     if (readiness.ready) {
-      // Ready means maintained: the schedules exist before the instance is announced.
-      await this.upsertSchedules();
+      if (!alongside) await this.upsertSchedules();
       this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection, ...(readiness.readyAt ? { claimReadyAt: readiness.readyAt } : {}) } });
     } else {
+      // A failed instance is not maintained: its schedules go as they came.
+      if (alongside) await this.deleteSchedules();
       this.entity.record({ type: 'ProvisioningFailed', ...this.by(actor), data: { conditionReason: readiness.reason, message: readiness.message } });
     }
     await this.entity.flush();
@@ -157,6 +164,14 @@ export class Operations {
     );
   }
 
+  private async deleteSchedules(): Promise<void> {
+    const { tenant, name } = this.state;
+    await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
+      { summary: `delete the maintenance and backup schedules of ${name}` },
+      [{ tenant, name }],
+    );
+  }
+
   /** Returns true when the instance is gone and the workflow may complete. */
   async deprovision(envelope: Actor & { command: CommandOf<'deprovision'> }): Promise<void> {
     const { finalBackup } = envelope.command;
@@ -176,10 +191,7 @@ export class Operations {
     this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
     if (patched(SCHEDULES_PATCH)) {
       await this.entity.flush();
-      await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
-        { summary: `delete the maintenance and backup schedules of ${instanceName}` },
-        [{ tenant: this.state.tenant, name: instanceName }],
-      );
+      await this.deleteSchedules();
     }
     this.entity.record({ type: 'InstanceDeleted', ...this.by(envelope), data: {} });
     await this.entity.flush();

@@ -71,7 +71,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   }
 
   // Scheduled work: sent by the instance's Temporal Schedules, waits for a busy instance.
-  setHandler(slotGrantedSignal, () => scheduled.onSlotGranted());
+  setHandler(slotGrantedSignal, (grant) => scheduled.onSlotGranted(grant));
   const scheduledHandler = <T extends { runId: string }>(schema: { safeParse: (value: unknown) => { success: boolean; error?: { message: string } } }, work: (request: T) => Promise<ScheduledWorkResult>) => ({
     handler: async (request: T): Promise<ScheduledWorkResult> => {
       if (entity.hasSeen(request.runId)) return { runId: request.runId, status: 'duplicate', detail: 'this run was handled before' };
