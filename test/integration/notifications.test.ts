@@ -88,4 +88,19 @@ describe('webhook notifications', () => {
     assert.equal(upgrade?.status, 'delivered');
     assert.ok(upgrade.attempts >= 3, 'the refused attempts were retried');
   });
+
+  test('an instance whose tenant watches nothing starts no delivery workflow', async () => {
+    const stopWorker = await runWorker();
+    try {
+      const instance = await startInstance(harness, { version: '15.10' }, FAST_SETTINGS);
+      await waitForState(instance, 'Ready', (state) => state.phase === 'ready' && !state.runningOperation);
+      await send(instance, { kind: 'upgrade', version: '15.13' });
+      await waitForState(instance, 'upgraded', (state) => state.version === '15.13' && !state.runningOperation);
+      const history = await instance.handle.fetchHistory();
+      const children = (history.events ?? []).filter((event) => event.startChildWorkflowExecutionInitiatedEventAttributes);
+      assert.equal(children.length, 0, 'UpgradeCompleted is notable, but no subscription of the tenant watches it');
+    } finally {
+      await stopWorker();
+    }
+  });
 });
