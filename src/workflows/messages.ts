@@ -70,6 +70,8 @@ export interface ScheduledWorkResult {
 }
 export const maintenanceUpdate = defineUpdate<ScheduledWorkResult, [MaintenanceRequest]>('maintenance');
 export const scheduledBackupUpdate = defineUpdate<ScheduledWorkResult, [ScheduledBackupRequest]>('scheduled-backup');
+/** The instance reports the outcome to the run workflow (whose id is the run id) when the work ends. */
+export const scheduledWorkFinishedSignal = defineSignal<[ScheduledWorkResult]>('scheduledWorkFinished');
 
 /** The fleet's maintenance coordinator: a semaphore that caps concurrent maintenance runs. */
 export const FLEET_WORKFLOW_ID = 'maintenance-fleet';

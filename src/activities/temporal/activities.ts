@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
   FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotSignal, requestSlotSignal, scheduledBackupUpdate,
@@ -40,6 +40,23 @@ async function sendScheduledWork(client: Client, work: () => Promise<ScheduledWo
   }
 }
 
+/**
+ * Hands scheduled work to the instance and returns once its validator accepted it: the result comes
+ * later as a signal to the run workflow. Waiting here instead held one activity slot per open
+ * window, and with more windows open than slots the instances' own activities starved (BENCHMARKS.md).
+ * Returns the outcome only when there is nothing to wait for (refused, instance gone).
+ */
+async function handOver(start: () => Promise<unknown>, runId: string): Promise<ScheduledWorkResult | null> {
+  try {
+    await start();
+    return null;
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
+    if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
+    throw error;
+  }
+}
+
 export function createTemporalActivities(client: Client, options: TemporalPortOptions) {
   const fleetWorkflowId = options.fleetWorkflowId ?? FLEET_WORKFLOW_ID;
   return {
@@ -70,6 +87,7 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
       }
     },
 
+    /** Runs started before hand-over existed wait here for the Update's result. */
     runInstanceMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>
       sendScheduledWork(
         client,
@@ -77,6 +95,19 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
         input.request.runId,
       ),
 
+    handOverMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>
+      handOver(
+        () => client.workflow.getHandle(input.workflowId).startUpdate(maintenanceUpdate, { args: [input.request], updateId: input.request.runId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
+        input.request.runId,
+      ),
+
+    handOverScheduledBackup: (input: { workflowId: string; request: ScheduledBackupRequest }) =>
+      handOver(
+        () => client.workflow.getHandle(input.workflowId).startUpdate(scheduledBackupUpdate, { args: [input.request], updateId: input.request.runId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
+        input.request.runId,
+      ),
+
+    /** Runs started before hand-over existed wait here for the Update's result. */
     runScheduledBackup: (input: { workflowId: string; request: ScheduledBackupRequest }) =>
       sendScheduledWork(
         client,

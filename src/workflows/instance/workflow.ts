@@ -1,7 +1,7 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseScheduledWork, type Command } from '../../domain/index.js';
 import {
-  commandUpdates, maintenanceUpdate, scheduledBackupUpdate, slotGrantedSignal, stateQuery,
+  commandUpdates, maintenanceUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { proxies } from './activities.js';
@@ -76,7 +76,12 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     handler: async (request: T): Promise<ScheduledWorkResult> => {
       if (entity.hasSeen(request.runId)) return { runId: request.runId, status: 'duplicate', detail: 'this run was handled before' };
       entity.markSeen(request.runId);
-      return work(request);
+      const result = await work(request);
+      // The run workflow (its id is the run id) waits for this report rather than for the Update.
+      if (patched('report-scheduled-work')) {
+        await getExternalWorkflowHandle(request.runId).signal(scheduledWorkFinishedSignal, result).catch(() => undefined);
+      }
+      return result;
     },
     validator: (request: T): void => {
       const parsed = schema.safeParse(request);
