@@ -141,24 +141,8 @@ export const maintenanceBench: Bench = {
     const overlap = maxOverlap(runs);
     // the server's part: when the Schedules actually started each run workflow
     const runStarts: number[] = [];
-    const late: { workflowId: string; ms: number }[] = [];
-    for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceRunWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) {
-      runStarts.push(wf.startTime.getTime() - t0);
-      late.push({ workflowId: wf.workflowId, ms: wf.startTime.getTime() - t0 });
-    }
+    for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceRunWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) runStarts.push(wf.startTime.getTime() - t0);
     const runStarted = summarize(runStarts);
-    // what the latest-started Schedule says about its action (scheduled vs taken time)
-    const latest = late.sort((a, b) => b.ms - a.ms)[0];
-    const latestSchedule = latest ? latest.workflowId.replace(/^maintenance-run\//, 'maintenance/').replace(/-\d{4}-\d\d-\d\dT.*$/, '') : undefined;
-    let latestDescribe: unknown;
-    try {
-      if (latestSchedule) {
-        const d = await client.schedule.getHandle(latestSchedule).describe();
-        latestDescribe = { scheduleId: latestSchedule, recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, takenAt: a.takenAt })), runningActions: d.info.runningActions.length, skippedOverlap: d.info.numActionsSkippedOverlap, missedCatchup: d.info.numActionsMissedCatchupWindow };
-      }
-    } catch (error) {
-      latestDescribe = String(error);
-    }
     ctx.log(`trigger -> run workflow started by the Schedule: p50 ${Math.round(runStarted.p50)} ms, max ${Math.round(runStarted.max)} ms (${runStarts.length} runs)`);
     const held = runs.filter((r) => r.started_ms && r.finished_ms).map((r) => Number(r.finished_ms) - Number(r.started_ms));
     const durations = summarize(held);
@@ -183,7 +167,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), latestSchedule: latestDescribe, scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,

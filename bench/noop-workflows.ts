@@ -1,6 +1,6 @@
 // The Temporal ceiling for the provisioning bench: a workflow that runs `activities` no-op
 // activities one after another, as an instance's provisioning runs its activities.
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 
 const { noop } = proxyActivities<{ noop: () => Promise<void> }>({ startToCloseTimeout: '30s' });
 
@@ -8,7 +8,3 @@ export async function noopChainWorkflow(activities: number): Promise<void> {
   for (let i = 0; i < activities; i++) await noop();
 }
 
-/** A run that lasts: what a scheduled maintenance run looks like to its Schedule (experiments). */
-export async function sleepWorkflow(ms: number): Promise<void> {
-  await sleep(ms);
-}

@@ -38,7 +38,7 @@ export function temporalComponent(config: StackConfig): Supervised {
         ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
         // Eager activity dispatch hands an activity scheduled by a workflow task straight back to
         // the worker that completed it, skipping one matching round trip per step (off by default
-        // in the server; production sets the same dynamic config, see docs/deploy.md).
+        // in the server; the compose stack sets it in deploy/compose/temporal/dynamicconfig/claimflow.yaml).
         '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
         '--log-level', 'warn',
       ],

@@ -18,6 +18,13 @@ const SHARED_WORKFLOW_MODULES = [fileURLToPath(new URL('../workflows/shared-modu
 export const bundleClaimflowWorkflows = (logger?: Logger) =>
   bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: SHARED_WORKFLOW_MODULES, ...(logger ? { logger } : {}) });
 
+/** Where the workflow code comes from: a bundle handed in (tests), one prebuilt (images), or bundled at start. */
+function workflowCode(env: Env, overrides: Partial<WorkerOptions>): Partial<WorkerOptions> {
+  if (overrides.workflowBundle) return {};
+  if (env.WORKER_WORKFLOW_BUNDLE) return { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } };
+  return { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
+}
+
 export interface ClaimflowWorker {
   worker: Worker;
   /** Closes what the worker opened, after `worker.run()` has returned. */
@@ -42,9 +49,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    ...(env.WORKER_WORKFLOW_BUNDLE
-      ? { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } }
-      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } }),
+    ...workflowCode(env, overrides),
     activities: createActivities({ kube, pool, temporal }, {
         maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
         fleetWorkflowId: env.MAINTENANCE_FLEET_ID,

@@ -3,9 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from '../../src/activities/notifications/activities.js';
-import { createClaimflowWorker } from '../../src/worker/create-worker.js';
 import { annotateClaim, get } from '../support/kube.js';
-import { FAST_SETTINGS, eventually, send, startHarness, startInstance, waitForState, workerEnv, workflowBundle, type Harness } from '../support/lifecycle.js';
+import { FAST_SETTINGS, eventually, runInProcessWorker, send, startHarness, startInstance, waitForState, workerEnv, type Harness } from '../support/lifecycle.js';
 
 // Webhook notifications, delivered from a workflow: signed, retried, and not lost when the worker
 // that was delivering them goes away.
@@ -47,15 +46,7 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
 });
 
-async function runWorker() {
-  const { worker, close } = await createClaimflowWorker(workerEnv(harness.taskQueue), { workflowBundle: await workflowBundle(), workflowsPath: undefined });
-  const running = worker.run();
-  return async () => {
-    worker.shutdown();
-    await running;
-    await close();
-  };
-}
+const runWorker = () => runInProcessWorker(workerEnv(harness.taskQueue));
 
 describe('webhook notifications', () => {
   test('a tenant gets signed notifications for failures and upgrades, also across a worker restart', async () => {

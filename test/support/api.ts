@@ -2,7 +2,6 @@
 // pool, the app under test, tokens for tenants, and a small HTTP client over app.inject.
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { InjectOptions } from 'fastify';
 import pg from 'pg';
 import { buildApp, type App, type AppDeps } from '../../src/api/app.js';
@@ -11,19 +10,12 @@ import { createToken } from '../../src/api/auth/tokens.js';
 import type { ErrorBody } from '../../src/api/errors.js';
 import type { Operation } from '../../src/api/schemas.js';
 import { buildClaim } from '../../src/activities/kubernetes/resources.js';
-import { readEnv } from '../../src/config/env.js';
 import { connectionSecretName, tenantNamespace, type InstanceSpecInput } from '../../src/domain/index.js';
 import type { Tracing } from '../../src/observability/tracing.js';
-import { bundleClaimflowWorkflows, createClaimflowWorker } from '../../src/worker/create-worker.js';
 import { loadKubeConfig, testEnv, uniqueName } from './env.js';
-import { FAST_SETTINGS, eventually } from './lifecycle.js';
+import { FAST_SETTINGS, eventually, runInProcessWorker, workerEnv } from './lifecycle.js';
 
 export { FAST_SETTINGS };
-
-const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** Bundled once per test file (process). */
-export const workflowBundle = () => (bundle ??= bundleClaimflowWorkflows(quietLogger));
 
 export interface ApiHarness {
   app: App;
@@ -48,19 +40,10 @@ export interface HarnessOptions {
 export async function startApiHarness(deps: Partial<AppDeps> = {}, options: HarnessOptions = {}): Promise<ApiHarness> {
   const taskQueue = uniqueName('api-tq');
   // Each harness has its own coordinator: one left by another test file would be on a task queue no worker polls.
-  const fleetWorkflowId = `maintenance-fleet-${taskQueue}`;
-  const env = {
-    ...readEnv({}),
-    TEMPORAL_ADDRESS: testEnv.temporalAddress,
-    TEMPORAL_NAMESPACE: testEnv.temporalNamespace,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: testEnv.databaseUrl,
-    KUBECONFIG: testEnv.kubeconfigPath,
-    MAINTENANCE_FLEET_ID: fleetWorkflowId,
-  };
+  const env = workerEnv(taskQueue);
+  const fleetWorkflowId = env.MAINTENANCE_FLEET_ID;
   const { tracing } = options;
-  const { worker, close } = await createClaimflowWorker(env, { workflowBundle: await workflowBundle(), workflowsPath: undefined });
-  const running = worker.run();
+  const stopWorker = await runInProcessWorker(env);
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, namespace: testEnv.temporalNamespace, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
   const pool = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 10 });
@@ -79,9 +62,7 @@ export async function startApiHarness(deps: Partial<AppDeps> = {}, options: Harn
     fleetWorkflowId,
     stop: async () => {
       await app.close();
-      worker.shutdown();
-      await running;
-      await close();
+      await stopWorker();
       await pool.end();
       await connection.close();
     },

@@ -42,6 +42,17 @@ export function workerEnv(taskQueue: string) {
   };
 }
 
+/** Runs a claimflow worker in this process on the test bundle; returns what stops it. */
+export async function runInProcessWorker(env: ReturnType<typeof workerEnv>): Promise<() => Promise<void>> {
+  const { worker, close } = await createClaimflowWorker(env, { workflowBundle: await workflowBundle() });
+  const running = worker.run();
+  return async () => {
+    worker.shutdown();
+    await running;
+    await close();
+  };
+}
+
 export interface Harness {
   client: Client;
   pool: pg.Pool;
@@ -55,16 +66,9 @@ export async function startHarness(options: { inProcessWorker?: boolean } = {}):
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, namespace: testEnv.temporalNamespace });
   const pool = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 4 });
-  let running: Promise<void> | undefined;
   let shutdown = (): Promise<void> => Promise.resolve();
   if (options.inProcessWorker !== false) {
-    const { worker, close } = await createClaimflowWorker(workerEnv(taskQueue), { workflowBundle: await workflowBundle(), workflowsPath: undefined });
-    running = worker.run();
-    shutdown = async () => {
-      worker.shutdown();
-      await running;
-      await close();
-    };
+    shutdown = await runInProcessWorker(workerEnv(taskQueue));
   } else {
     const { migrateReadModel } = await import('../../src/activities/readmodel/migrate.js');
     await migrateReadModel(testEnv.databaseUrl);

@@ -33,11 +33,15 @@ async function sendScheduledWork(client: Client, work: () => Promise<ScheduledWo
     // the retry asks again with the same update id, which the instance answers without redoing it.
     return await whileHeartbeating(client.withAbortSignal(Context.current().cancellationSignal, work));
   } catch (error) {
-    // The instance refused (not ready, being deleted) or is gone: this run had nothing to do.
-    if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
-    if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
-    throw error;
+    return skippedOrThrow(error, runId);
   }
+}
+
+/** The instance refused (not ready, being deleted) or is gone: this run had nothing to do. */
+function skippedOrThrow(error: unknown, runId: string): ScheduledWorkResult {
+  if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
+  if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
+  throw error;
 }
 
 /**
@@ -51,9 +55,7 @@ async function handOver(start: () => Promise<unknown>, runId: string): Promise<S
     await start();
     return null;
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
-    if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
-    throw error;
+    return skippedOrThrow(error, runId);
   }
 }
 
