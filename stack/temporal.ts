@@ -40,6 +40,7 @@ export function temporalComponent(config: StackConfig): Supervised {
         // the worker that completed it, skipping one matching round trip per step (off by default
         // in the server; the compose stack sets it in deploy/compose/temporal/dynamicconfig/claimflow.yaml).
         '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+        '--dynamic-config-value', `worker.perNamespaceWorkerOptions=${JSON.stringify(SCHEDULER_WORKER_OPTIONS)}`,
         '--log-level', 'warn',
       ],
       env: cliEnv(),
@@ -49,6 +50,14 @@ export function temporalComponent(config: StackConfig): Supervised {
     timeoutMs: 60_000,
   };
 }
+
+/**
+ * The server's own worker that runs Schedules (one per namespace). Its defaults, two workflow task
+ * pollers and a 5 s sticky timeout, fall behind when a maintenance window opens for hundreds of
+ * instances at once: scheduler tasks that miss the sticky timeout go to the normal queue, which
+ * the SDK does not poll while the sticky queue has a backlog, and their runs start a minute late.
+ */
+export const SCHEDULER_WORKER_OPTIONS = { MaxConcurrentWorkflowTaskPollers: 8, MaxConcurrentActivityTaskPollers: 4, StickyScheduleToStartTimeout: '60s' };
 
 export async function temporalHealthy(config: StackConfig): Promise<boolean> {
   const r = await run(temporalBin(config), ['operator', 'cluster', 'health', '--address', temporalAddress(config)], { env: cliEnv(), timeoutMs: 5000 });

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
-  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotSignal, requestSlotSignal, scheduledBackupUpdate,
+  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotSignal, requestSlotSignal, scheduledBackupUpdate, slotGrantedSignal,
   type FleetInput, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
@@ -72,13 +72,40 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
 
     async requestMaintenanceSlot(input: { requester: string }): Promise<void> {
       const initial: FleetInput = { maxConcurrent: options.maintenanceMaxConcurrent, paused: false };
-      await client.workflow.signalWithStart('maintenanceFleetWorkflow', {
-        workflowId: fleetWorkflowId,
-        taskQueue: Context.current().info.taskQueue,
-        args: [initial],
-        signal: requestSlotSignal,
-        signalArgs: [input],
-      });
+      const { taskQueue } = Context.current().info;
+      try {
+        // the coordinator is nearly always running: a plain signal is the lighter call
+        await client.workflow.getHandle(fleetWorkflowId).signal(requestSlotSignal, input);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+        await client.workflow.signalWithStart('maintenanceFleetWorkflow', { workflowId: fleetWorkflowId, taskQueue, args: [initial], signal: requestSlotSignal, signalArgs: [input] });
+      }
+    },
+
+    /**
+     * Tells each requester it holds a slot; returns those whose workflow is gone. Signals sent by
+     * an activity, not by the coordinator itself: the server holds a workflow's lock while it
+     * delivers that workflow's outgoing signal, and a coordinator granting fifty slots while
+     * instances signal it back would spend its time waiting on their locks (BENCHMARKS.md).
+     */
+    async grantMaintenanceSlots(input: { fleetWorkflowId: string; requesters: string[] }): Promise<{ gone: string[] }> {
+      const context = Context.current();
+      // a retried attempt does not grant twice to those an earlier attempt reached
+      const reached = new Set<string>((context.info.heartbeatDetails as string[] | undefined) ?? []);
+      const gone: string[] = [];
+      await Promise.all(
+        input.requesters.filter((requester) => !reached.has(requester)).map(async (requester) => {
+          try {
+            await client.workflow.getHandle(requester).signal(slotGrantedSignal, { fleetWorkflowId: input.fleetWorkflowId });
+          } catch (error) {
+            if (!(error instanceof WorkflowNotFoundError)) throw error;
+            gone.push(requester);
+          }
+          reached.add(requester);
+          context.heartbeat([...reached]);
+        }),
+      );
+      return { gone };
     },
 
     async releaseMaintenanceSlot(input: { requester: string }): Promise<void> {

@@ -1,6 +1,7 @@
 import {
-  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo,
+  allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
 import {
   configureFleetUpdate, fleetStatusQuery, releaseSlotSignal, requestSlotSignal, slotGrantedSignal,
   type FleetInput, type FleetStatus,
@@ -11,8 +12,41 @@ import {
  * maintenance slots, first come first served, none while paused. Instances ask with a signal and
  * are answered with one, so a slot survives any worker or server restart.
  */
+// Runs recorded before it sent each grant itself, one at a time, each awaited before the next: one
+// slow delivery held up every grant behind it, and the fleet's pace was one grant per round trip.
+const GRANTS_BY_ACTIVITY_PATCH = 'grants-by-activity';
+
+const { grantMaintenanceSlots } = proxyActivities<Activities>({
+  startToCloseTimeout: '1m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
 export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void> {
   const status: FleetStatus = { running: [], waiting: [], ...input };
+  let grantsInFlight = 0;
+
+  const free = (requesters: string[]) => {
+    status.running = status.running.filter((holder) => !requesters.includes(holder));
+  };
+  /** Every free slot at once, in one activity; requesters that are gone free theirs again. */
+  const grantAll = async (requesters: string[]): Promise<void> => {
+    status.running.push(...requesters);
+    grantsInFlight++;
+    try {
+      free((await grantMaintenanceSlots({ fleetWorkflowId: workflowInfo().workflowId, requesters })).gone);
+    } finally {
+      grantsInFlight--;
+    }
+  };
+  const grantOne = async (requester: string): Promise<void> => {
+    status.running.push(requester);
+    try {
+      await getExternalWorkflowHandle(requester).signal(slotGrantedSignal, { fleetWorkflowId: workflowInfo().workflowId });
+    } catch {
+      free([requester]);
+    }
+  };
 
   setHandler(fleetStatusQuery, () => status);
   setHandler(requestSlotSignal, ({ requester }) => {
@@ -42,17 +76,14 @@ export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void>
   for (;;) {
     await condition(() => canGrant() || workflowInfo().continueAsNewSuggested);
     if (!canGrant()) break;
-    while (canGrant()) {
-      const requester = status.waiting.shift()!;
-      status.running.push(requester);
-      try {
-        await getExternalWorkflowHandle(requester).signal(slotGrantedSignal, { fleetWorkflowId: workflowInfo().workflowId });
-      } catch {
-        // The instance's workflow is gone: its slot is free again.
-        status.running = status.running.filter((holder) => holder !== requester);
-      }
+    if (patched(GRANTS_BY_ACTIVITY_PATCH)) {
+      const slots = Math.min(status.maxConcurrent - status.running.length, status.waiting.length);
+      void grantAll(status.waiting.splice(0, slots));
+    } else {
+      while (canGrant()) await grantOne(status.waiting.shift()!);
     }
   }
-  await condition(allHandlersFinished);
+  // A grant still on its way could come back as "requester gone": settle them before handing over.
+  await condition(() => grantsInFlight === 0 && allHandlersFinished());
   await continueAsNew<typeof maintenanceFleetWorkflow>(status);
 }

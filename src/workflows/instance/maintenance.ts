@@ -14,6 +14,10 @@ import type { Actor, Operations } from './operations.js';
  */
 // Runs recorded before it released the slot through an activity, after the last projection.
 const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
+// Runs recorded while it released the slot with a signal of its own: the server holds the sender's
+// lock while it delivers, and instances and the coordinator signalling each other at fleet scale
+// waited on each other's locks (BENCHMARKS.md). Now an activity sends it, still early.
+const SLOT_RELEASE_ACTIVITY_PATCH = 'slot-release-by-activity';
 
 export class ScheduledWork {
   private slot: 'none' | 'waiting' | 'granted' = 'none';
@@ -25,11 +29,14 @@ export class ScheduledWork {
     private readonly operations: Operations,
   ) {}
 
-  /** The fleet coordinator answered. A grant that comes after we gave up is handed back. */
+  /**
+   * The fleet coordinator answered. A grant that comes after we gave up is handed back; one that
+   * repeats the slot we hold (a retried delivery) changes nothing.
+   */
   onSlotGranted(grant?: SlotGrant): void {
     if (grant) this.fleetWorkflowId = grant.fleetWorkflowId;
     if (this.slot === 'waiting') this.slot = 'granted';
-    else void this.releaseSlot();
+    else if (this.slot === 'none') void this.releaseSlot();
   }
 
   async maintain(request: MaintenanceRequest): Promise<ScheduledWorkResult> {
@@ -121,7 +128,7 @@ export class ScheduledWork {
 
   private async releaseSlot(): Promise<void> {
     const requester = workflowInfo().workflowId;
-    if (this.fleetWorkflowId && patched(SLOT_SIGNAL_PATCH)) {
+    if (this.fleetWorkflowId && !patched(SLOT_RELEASE_ACTIVITY_PATCH) && patched(SLOT_SIGNAL_PATCH)) {
       try {
         await getExternalWorkflowHandle(this.fleetWorkflowId).signal(releaseSlotSignal, { requester });
       } catch {
