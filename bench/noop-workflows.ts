@@ -7,4 +7,3 @@ const { noop } = proxyActivities<{ noop: () => Promise<void> }>({ startToCloseTi
 export async function noopChainWorkflow(activities: number): Promise<void> {
   for (let i = 0; i < activities; i++) await noop();
 }
-

@@ -86,7 +86,7 @@ export interface FleetStatus {
 export type FleetInput = Omit<FleetStatus, 'running' | 'waiting'> & Partial<Pick<FleetStatus, 'running' | 'waiting'>>;
 export const requestSlotSignal = defineSignal<[{ requester: string }]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ requester: string }]>('releaseSlot');
-/** Names the coordinator, so the instance hands the slot back with a signal (absent from older grants). */
+/** Names the coordinator (absent from older grants); runs recorded with `slot-release-by-signal` signal it back. */
 export interface SlotGrant {
   fleetWorkflowId: string;
 }

@@ -7,11 +7,6 @@ import {
   type FleetInput, type FleetStatus,
 } from '../messages.js';
 
-/**
- * The fleet's maintenance coordinator (one per namespace): hands out at most `maxConcurrent`
- * maintenance slots, first come first served, none while paused. Instances ask with a signal and
- * are answered with one, so a slot survives any worker or server restart.
- */
 // Runs recorded before it sent each grant itself, one at a time, each awaited before the next: one
 // slow delivery held up every grant behind it, and the fleet's pace was one grant per round trip.
 const GRANTS_BY_ACTIVITY_PATCH = 'grants-by-activity';
@@ -22,6 +17,11 @@ const { grantMaintenanceSlots } = proxyActivities<Activities>({
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' },
 });
 
+/**
+ * The fleet's maintenance coordinator (one per namespace): hands out at most `maxConcurrent`
+ * maintenance slots, first come first served, none while paused. Instances ask with a signal and
+ * are answered with one, so a slot survives any worker or server restart.
+ */
 export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void> {
   const status: FleetStatus = { running: [], waiting: [], ...input };
   let grantsInFlight = 0;
@@ -53,7 +53,7 @@ export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void>
     if (!status.running.includes(requester) && !status.waiting.includes(requester)) status.waiting.push(requester);
   });
   setHandler(releaseSlotSignal, ({ requester }) => {
-    status.running = status.running.filter((holder) => holder !== requester);
+    free([requester]);
     status.waiting = status.waiting.filter((waiter) => waiter !== requester);
   });
   setHandler(

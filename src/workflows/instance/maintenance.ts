@@ -8,10 +8,6 @@ import type { Proxies } from './activities.js';
 import type { InstanceEntity } from './entity.js';
 import type { Actor, Operations } from './operations.js';
 
-/**
- * Work the instance's schedules ask for. Unlike a user's command it waits for a running operation,
- * within its window, and for a fleet slot; a window that closes first is recorded as skipped.
- */
 // Runs recorded before it released the slot through an activity, after the last projection.
 const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
 // Runs recorded while it released the slot with a signal of its own: the server holds the sender's
@@ -19,6 +15,10 @@ const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
 // waited on each other's locks (BENCHMARKS.md). Now an activity sends it, still early.
 const SLOT_RELEASE_ACTIVITY_PATCH = 'slot-release-by-activity';
 
+/**
+ * Work the instance's schedules ask for. Unlike a user's command it waits for a running operation,
+ * within its window, and for a fleet slot; a window that closes first is recorded as skipped.
+ */
 export class ScheduledWork {
   private slot: 'none' | 'waiting' | 'granted' = 'none';
   private fleetWorkflowId: string | undefined;
