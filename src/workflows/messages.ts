@@ -84,6 +84,10 @@ export interface FleetStatus {
   waiting: string[];
 }
 export type FleetInput = Omit<FleetStatus, 'running' | 'waiting'> & Partial<Pick<FleetStatus, 'running' | 'waiting'>>;
+/** Many requesters in one signal: each worker batches its requests (see `SignalBatcher`). */
+export const requestSlotsSignal = defineSignal<[{ requesters: string[] }]>('requestSlots');
+export const releaseSlotsSignal = defineSignal<[{ requesters: string[] }]>('releaseSlots');
+/** One requester per signal: sent by workers before batching, and by older histories' instances. */
 export const requestSlotSignal = defineSignal<[{ requester: string }]>('requestSlot');
 export const releaseSlotSignal = defineSignal<[{ requester: string }]>('releaseSlot');
 /** Names the coordinator (absent from older grants); runs recorded with `slot-release-by-signal` signal it back. */

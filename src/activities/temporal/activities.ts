@@ -2,10 +2,11 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
-  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotSignal, requestSlotSignal, scheduledBackupUpdate, slotGrantedSignal,
+  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, slotGrantedSignal,
   type FleetInput, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
+import { SignalBatcher } from './signal-batcher.js';
 
 // Activities of the Temporal port: schedules, the fleet coordinator's slots, and handing
 // scheduled work to an instance's workflow. Built on the worker's Temporal client.
@@ -61,6 +62,27 @@ async function handOver(start: () => Promise<unknown>, runId: string): Promise<S
 
 export function createTemporalActivities(client: Client, options: TemporalPortOptions) {
   const fleetWorkflowId = options.fleetWorkflowId ?? FLEET_WORKFLOW_ID;
+  // Shared by every activity of this worker: the fleet gets a few batched signals, not one per instance.
+  const slotRequests = new SignalBatcher<{ requester: string; taskQueue: string }>(async (items) => {
+    const requesters = items.map(({ requester }) => requester);
+    try {
+      // the coordinator is nearly always running: a plain signal is the lighter call
+      await client.workflow.getHandle(fleetWorkflowId).signal(requestSlotsSignal, { requesters });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      const initial: FleetInput = { maxConcurrent: options.maintenanceMaxConcurrent, paused: false };
+      await client.workflow.signalWithStart('maintenanceFleetWorkflow', {
+        workflowId: fleetWorkflowId, taskQueue: items[0]!.taskQueue, args: [initial], signal: requestSlotsSignal, signalArgs: [{ requesters }],
+      });
+    }
+  });
+  const slotReleases = new SignalBatcher<string>(async (requesters) => {
+    try {
+      await client.workflow.getHandle(fleetWorkflowId).signal(releaseSlotsSignal, { requesters });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  });
   return {
     async upsertInstanceSchedules(input: Omit<InstanceSchedules, 'taskQueue'>): Promise<void> {
       await upsertInstanceSchedules(client, { ...input, taskQueue: Context.current().info.taskQueue });
@@ -70,17 +92,8 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
       await deleteInstanceSchedules(client, input.tenant, input.name);
     },
 
-    async requestMaintenanceSlot(input: { requester: string }): Promise<void> {
-      const initial: FleetInput = { maxConcurrent: options.maintenanceMaxConcurrent, paused: false };
-      const { taskQueue } = Context.current().info;
-      try {
-        // the coordinator is nearly always running: a plain signal is the lighter call
-        await client.workflow.getHandle(fleetWorkflowId).signal(requestSlotSignal, input);
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-        await client.workflow.signalWithStart('maintenanceFleetWorkflow', { workflowId: fleetWorkflowId, taskQueue, args: [initial], signal: requestSlotSignal, signalArgs: [input] });
-      }
-    },
+    requestMaintenanceSlot: (input: { requester: string }): Promise<void> =>
+      slotRequests.add({ requester: input.requester, taskQueue: Context.current().info.taskQueue }),
 
     /**
      * Tells each requester it holds a slot; returns those whose workflow is gone. Signals sent by
@@ -108,13 +121,7 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
       return { gone };
     },
 
-    async releaseMaintenanceSlot(input: { requester: string }): Promise<void> {
-      try {
-        await client.workflow.getHandle(fleetWorkflowId).signal(releaseSlotSignal, input);
-      } catch (error) {
-        if (!(error instanceof WorkflowNotFoundError)) throw error;
-      }
-    },
+    releaseMaintenanceSlot: (input: { requester: string }): Promise<void> => slotReleases.add(input.requester),
 
     /** Runs started before hand-over existed wait here for the Update's result. */
     runInstanceMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>

@@ -3,7 +3,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import {
-  configureFleetUpdate, fleetStatusQuery, releaseSlotSignal, requestSlotSignal, slotGrantedSignal,
+  configureFleetUpdate, fleetStatusQuery, releaseSlotSignal, releaseSlotsSignal, requestSlotSignal, requestSlotsSignal, slotGrantedSignal,
   type FleetInput, type FleetStatus,
 } from '../messages.js';
 
@@ -20,7 +20,9 @@ const { grantMaintenanceSlots } = proxyActivities<Activities>({
 /**
  * The fleet's maintenance coordinator (one per namespace): hands out at most `maxConcurrent`
  * maintenance slots, first come first served, none while paused. Instances ask with a signal and
- * are answered with one, so a slot survives any worker or server restart.
+ * are answered with one, so a slot survives any worker or server restart. Each worker sends its
+ * instances' requests and releases in batches: a thousand windows opening at once are a handful
+ * of signals, not a thousand queued on this one workflow's lock (BENCHMARKS.md).
  */
 export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void> {
   const status: FleetStatus = { running: [], waiting: [], ...input };
@@ -48,14 +50,23 @@ export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void>
     }
   };
 
+  const enqueue = (requesters: string[]) => {
+    const known = new Set([...status.running, ...status.waiting]);
+    for (const requester of requesters) {
+      if (!known.has(requester)) status.waiting.push(requester);
+      known.add(requester);
+    }
+  };
+  const release = (requesters: string[]) => {
+    free(requesters);
+    status.waiting = status.waiting.filter((waiter) => !requesters.includes(waiter));
+  };
+
   setHandler(fleetStatusQuery, () => status);
-  setHandler(requestSlotSignal, ({ requester }) => {
-    if (!status.running.includes(requester) && !status.waiting.includes(requester)) status.waiting.push(requester);
-  });
-  setHandler(releaseSlotSignal, ({ requester }) => {
-    free([requester]);
-    status.waiting = status.waiting.filter((waiter) => waiter !== requester);
-  });
+  setHandler(requestSlotsSignal, ({ requesters }) => enqueue(requesters));
+  setHandler(releaseSlotsSignal, ({ requesters }) => release(requesters));
+  setHandler(requestSlotSignal, ({ requester }) => enqueue([requester]));
+  setHandler(releaseSlotSignal, ({ requester }) => release([requester]));
   setHandler(
     configureFleetUpdate,
     (change) => {
