@@ -95,11 +95,14 @@ export const maintenanceBench: Bench = {
     await installMaintenanceMarks(pool);
     const client = await temporalClient(stack);
     const taskQueue = stack.config.temporalTaskQueue;
-    const worker = await startWorker(stack, {
+    // More than one worker process adds pollers and a cache each (all on one task queue).
+    const workerCount = size(ctx, 'workers', 1, 1);
+    const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => startWorker(stack, {
       mode: 'claimflow',
+      ...(workerCount > 1 ? { name: `worker-claimflow-${i + 1}` } : {}),
       ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}),
       env: { MAINTENANCE_MAX_CONCURRENT: String(cap), MAINTENANCE_FLEET_ID: FLEET_ID, ...workerEnv(ctx) },
-    });
+    })));
 
     const tenants = Array.from({ length: 10 }, (_, i) => `mnt-t${i}`);
     const solo = fleet(['solo'], 3, 'solo');
@@ -128,7 +131,8 @@ export const maintenanceBench: Bench = {
     ctx.log(`one maintenance alone: ${single.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(one)} ms)`);
 
     const ids = await instanceIds(pool, members);
-    const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid, bench: process.pid });
+    const workerPids = Object.fromEntries(workers.map((worker, i) => [i === 0 ? 'worker' : `worker${i + 1}`, worker.pid]));
+    const meter = startUsageMeter({ ...(await stack.pids()), ...workerPids, bench: process.pid });
     ctx.log(`triggering ${n} maintenance schedules, cap ${cap}`);
     const t0 = await trigger(client, members, 50);
     const triggeredIn = (Date.now() - t0) / 1000;
@@ -159,7 +163,8 @@ export const maintenanceBench: Bench = {
       { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
       { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
         'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100),
-        'worker cpu': usage.processes.worker?.cores, 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
+        ...(workerCount > 1 ? { workers: workerCount } : {}),
+        'worker cpu': round(Object.keys(workerPids).reduce((sum, key) => sum + (usage.processes[key]?.cores ?? 0), 0), 3), 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
     ];
     return {
       rows,
@@ -167,7 +172,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,

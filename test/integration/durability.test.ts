@@ -145,11 +145,10 @@ describe('replay', () => {
     await instance.handle.result();
     const history = await instance.handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
-    // RECORD_HISTORIES=1 npm test -- test/integration/durability.test.ts records this history as a
-    // fixture for test/unit/replay.test.ts (older fixtures stay: every generation keeps replaying),
-    // so a later change that breaks determinism fails there.
-    if (process.env.RECORD_HISTORIES === '1') {
-      writeFileSync('test/fixtures/histories/major-upgrade-and-deprovision-with-schedules.binpb', temporal.api.history.v1.History.encode(history).finish());
-    }
+    // RECORD_HISTORY=<name> npm test -- test/integration/durability.test.ts records this history
+    // as test/fixtures/histories/<name>.binpb for test/unit/replay.test.ts. A new name for each
+    // generation: older fixtures stay, so every generation keeps replaying.
+    const fixture = process.env.RECORD_HISTORY;
+    if (fixture) writeFileSync(`test/fixtures/histories/${fixture}.binpb`, temporal.api.history.v1.History.encode(history).finish());
   });
 });

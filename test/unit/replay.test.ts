@@ -7,7 +7,7 @@ const { temporal } = proto;
 import { Worker } from '@temporalio/worker';
 import { workflowBundle } from '../support/lifecycle.js';
 
-// Recorded histories (test/fixtures/histories, refreshed with RECORD_HISTORIES=1, see
+// Recorded histories (test/fixtures/histories, recorded with RECORD_HISTORY=<name>, see
 // durability.test.ts) replayed against the current workflow code: a change that would break
 // running instances fails here. Such a change needs patched() instead.
 

@@ -43,7 +43,7 @@ export class ScheduledWork {
     const { runId } = request;
     const by: Actor = { actor: request.actor, requestId: runId };
     this.entity.record({ type: 'MaintenanceWindowOpened', ...by, data: { runId, trigger: request.trigger, windowEndsAt: request.windowEndsAt } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     const windowEnd = Date.parse(request.windowEndsAt);
 
     const skip = async (cause: string): Promise<ScheduledWorkResult> => {
@@ -115,7 +115,7 @@ export class ScheduledWork {
         [{ namespace: tenantNamespace(tenant), name: expired.name }],
       );
       this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: expired.name, cause: 'retention' } });
-      await this.entity.flush();
+      await this.entity.projectAhead();
     }
   }
 

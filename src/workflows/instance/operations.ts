@@ -48,11 +48,11 @@ export class Operations {
   }
 
   async provision(actor: Actor): Promise<void> {
-    await this.entity.flush();
+    await this.entity.projectAhead();
     await this.applyClaim(`${this.state.spec.size}, PostgreSQL ${this.state.spec.version}`);
     const { namespace, instanceName } = instanceRef(this.state);
     this.entity.record({ type: 'ClaimApplied', ...this.by(actor), data: { namespace, claimName: instanceName, size: this.state.size, version: this.state.spec.version } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     const waitForReady = () => this.activities.waits.waitForClaimReady.executeWithOptions(
       { summary: `wait for claim ${instanceName} to be Ready` },
       [{ namespace, name: instanceName, deadline: this.deadline(this.settings.provisionTimeoutMs) }],
@@ -76,7 +76,7 @@ export class Operations {
   async scale(envelope: Actor & { command: CommandOf<'scale'> }): Promise<void> {
     const { size, applyAt } = envelope.command;
     this.entity.record({ type: 'ScaleRequested', ...this.by(envelope), data: { fromSize: this.state.size, toSize: size, applyAt } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     await this.applyClaim(`resize to ${size}`);
     if (applyAt === 'maintenance') return;
     const { namespace, instanceName } = instanceRef(this.state);
@@ -101,7 +101,7 @@ export class Operations {
   async upgrade(envelope: Actor, kind: UpgradeKind, toVersion: string): Promise<Outcome> {
     const fromVersion = this.state.version ?? this.state.spec.version;
     this.entity.record({ type: 'UpgradeRequested', ...this.by(envelope), data: { kind, fromVersion, toVersion } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     let backupPath: string | undefined;
     if (kind === 'major') {
       const backup = await this.takeBackup(envelope, 'pre-upgrade');
@@ -127,7 +127,7 @@ export class Operations {
     if (outcome.status === 'completed') {
       const version = kind === 'security' ? fromVersion : outcome.version || toVersion;
       this.entity.record({ type: 'UpgradeCompleted', ...this.by(envelope), data: { kind, dbOpsName: name, version, ...(kind === 'security' ? { patchLevel: outcome.patchLevel } : {}) } });
-      await this.entity.flush();
+      await this.entity.projectAhead();
       // Keep the claim in step with the cluster so the composition never rolls the version back.
       if (kind !== 'security') await this.applyClaim(`record PostgreSQL ${version} (major ${majorOf(version)})`);
       return { ok: true };
@@ -144,7 +144,7 @@ export class Operations {
   async changeSettings(envelope: Actor & { command: CommandOf<'change-settings'> }): Promise<void> {
     const { kind: _kind, ...changes } = envelope.command;
     this.entity.record({ type: 'SettingsChanged', ...this.by(envelope), data: changes });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     await this.applyClaim('settings changed');
     if ((changes.maintenanceWindow || changes.backup !== undefined) && this.state.phase === 'ready') await this.upsertSchedules();
   }
@@ -176,7 +176,7 @@ export class Operations {
   async deprovision(envelope: Actor & { command: CommandOf<'deprovision'> }): Promise<void> {
     const { finalBackup } = envelope.command;
     this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     if (finalBackup) {
       const backup = await this.takeBackup(envelope, 'final');
       if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
@@ -190,7 +190,7 @@ export class Operations {
     if (!gone) return this.fail(envelope, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
     this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
     if (patched(SCHEDULES_PATCH)) {
-      await this.entity.flush();
+      await this.entity.projectAhead();
       await this.deleteSchedules();
     }
     this.entity.record({ type: 'InstanceDeleted', ...this.by(envelope), data: {} });
@@ -211,7 +211,7 @@ export class Operations {
   }
 
   private async runDbOps(envelope: Actor, name: string, spec: DbOpsSpec, what: string) {
-    await this.entity.flush();
+    await this.entity.projectAhead();
     const ref = instanceRef(this.state);
     await this.activities.quick.createDbOps.executeWithOptions(
       { summary: `create SGDbOps ${name} (${what})` },
@@ -226,7 +226,7 @@ export class Operations {
   async takeBackup(envelope: Actor, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
     const name = backupName(this.state.name, this.entity.nextSeq, this.state.instanceId);
     this.entity.record({ type: 'BackupRequested', ...this.by(envelope), data: { backupName: name, purpose } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     const ref = instanceRef(this.state);
     await this.activities.quick.createBackup.executeWithOptions(
       { summary: `create SGBackup ${name} (${purpose})` },
@@ -244,7 +244,7 @@ export class Operations {
     const { status: _status, ...result } = outcome;
     if (purpose === 'final') this.entity.record({ type: 'FinalBackupTaken', ...this.by(envelope), data: { backupName: name, ...result } });
     else this.entity.record({ type: 'BackupCompleted', ...this.by(envelope), data: { backupName: name, purpose, ...result } });
-    await this.entity.flush();
+    await this.entity.projectAhead();
     return { ok: true, name };
   }
 

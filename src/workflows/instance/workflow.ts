@@ -54,6 +54,8 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
         entity.markSeen(envelope.requestId);
         const parsed = CommandEnvelope.parse(envelope);
         await (run[kind] as (envelope: CommandEnvelope) => Promise<unknown>)(parsed);
+        // Steps project ahead while the operation goes on; it is done once the read model has it all.
+        await entity.flush();
         return { operationId: envelope.requestId, duplicate: false };
       },
       { validator: (envelope: CommandEnvelope) => validate(kind, envelope) },
@@ -77,6 +79,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       if (entity.hasSeen(request.runId)) return { runId: request.runId, status: 'duplicate', detail: 'this run was handled before' };
       entity.markSeen(request.runId);
       const result = await work(request);
+      await entity.flush();
       // The run workflow (its id is the run id) waits for this report rather than for the Update.
       if (patched('report-scheduled-work')) {
         await getExternalWorkflowHandle(request.runId).signal(scheduledWorkFinishedSignal, result).catch(() => undefined);
