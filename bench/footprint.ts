@@ -144,7 +144,8 @@ export const footprintBench: Bench = {
     const wave = size(ctx, 'wave', 250, 250);
     for (let started = 0; started < n; started += wave) {
       await startInstancesDirect(client, taskQueue, members.slice(started, started + wave), 50);
-      await waitForReady(pool, Math.max(0, started + wave - 2 * wave), ctx.log, 600_000);
+      const stillComingUpAtMost = 2 * wave;
+      await waitForReady(pool, Math.max(0, started + wave - stillComingUpAtMost), ctx.log, 600_000);
     }
     await waitForReady(pool, n, ctx.log, Math.max(600_000, n * 1000));
     const provisionSeconds = (Date.now() - t0) / 1000;
