@@ -1,5 +1,5 @@
 import { Runtime } from '@temporalio/worker';
-import { readEnv } from './src/config/env.js';
+import { readEnv, scheduledTaskQueue } from './src/config/env.js';
 import { createMetrics } from './src/observability/metrics.js';
 import { serveMetrics } from './src/observability/metrics-server.js';
 import { createTracing } from './src/observability/tracing.js';
@@ -15,16 +15,16 @@ const sdkMetrics = `${env.WORKER_METRICS_HOST === '0.0.0.0' ? '127.0.0.1' : env.
 if (metricsOn) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics, useSecondsForDurations: true } } } });
 const metrics = createMetrics();
 const tracing = createTracing('claimflow-worker', env.OTEL_EXPORTER_OTLP_ENDPOINT);
-const { worker, close } = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { tracing } : {}) });
+const worker = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { tracing } : {}) });
 const server = metricsOn
   ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
   : undefined;
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
 try {
   await worker.run();
 } finally {
   server?.close();
-  await close();
+  await worker.close();
   await tracing?.shutdown();
   console.log(JSON.stringify({ level: 'info', msg: 'worker stopped' }));
 }

@@ -5,6 +5,7 @@
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type pg from 'pg';
 import { configureFleet } from '../src/clients/fleet.js';
+import { workflowIdFor } from '../src/domain/index.js';
 import { maintenanceScheduleId } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
@@ -17,6 +18,43 @@ import { pool as inParallel, readModelPool, temporalClient, waitUntil } from './
 import { workerEnv, workerOverrides } from './provisioning.js';
 
 const FLEET_ID = 'maintenance-fleet';
+const NOOP_QUEUE = 'bench-noop';
+
+/** What one maintenance asked of Temporal: the instance's and its run's tasks since `since`. */
+async function tasksOfOneMaintenance(client: Client, member: FleetMember, since: number) {
+  const count = async (workflowId: string) => {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const recent = (history.events ?? []).filter((e) => Number(e.eventTime?.seconds ?? 0) * 1000 >= since - 1000);
+    return {
+      activities: recent.filter((e) => e.activityTaskScheduledEventAttributes).length,
+      workflowTasks: recent.filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    };
+  };
+  const instance = await count(workflowIdFor(member.tenant, member.name));
+  // a Schedule's run is named after its action's workflow id plus the trigger time
+  const query = `WorkflowType = 'maintenanceRunWorkflow' AND WorkflowId STARTS_WITH 'maintenance-run/${member.tenant}/${member.name}' AND StartTime >= '${new Date(since - 1000).toISOString()}'`;
+  let runId: string | undefined;
+  for await (const wf of client.workflow.list({ query })) runId = wf.workflowId;
+  const run = runId ? await count(runId) : { activities: 0, workflowTasks: 0 };
+  return { activities: instance.activities + run.activities, workflowTasks: instance.workflowTasks + run.workflowTasks };
+}
+
+/**
+ * The server's ceiling for the same work: n workflows of `activities` no-op activities each, at
+ * most `cap` running at once, on a no-op worker. No simulator delays: what is left is Temporal's
+ * own time for that many tasks at that concurrency.
+ */
+async function fleetCeiling(client: Client, n: number, cap: number, activities: number): Promise<{ wallSeconds: number; eachMs: ReturnType<typeof summarize> }> {
+  const ids = Array.from({ length: n }, (_, i) => `noop-fleet-${i}`);
+  const took: number[] = [];
+  const t0 = Date.now();
+  await inParallel(ids, cap, async (workflowId) => {
+    const started = Date.now();
+    await client.workflow.execute('noopChainWorkflow', { workflowId, taskQueue: NOOP_QUEUE, args: [activities] });
+    took.push(Date.now() - started);
+  });
+  return { wallSeconds: (Date.now() - t0) / 1000, eachMs: summarize(took) };
+}
 
 async function instanceIds(pool: pg.Pool, members: FleetMember[]): Promise<Map<string, string>> {
   const { rows } = await pool.query<{ instance_id: string; tenant: string; name: string }>(
@@ -71,6 +109,31 @@ async function scheduleStartCeiling(client: Client, n: number) {
   return summarize(starts);
 }
 
+/**
+ * Where the free slot-time went between the first start and the last end: free while no opened
+ * window waited (the windows came too slowly) or free while some waited (the hand-over from a
+ * released slot to the next start was slow). In slot-seconds.
+ */
+function idleSlots(runs: { opened_ms: number; started_ms: number; finished_ms: number }[], cap: number) {
+  const edges = runs.flatMap((r) => [[Number(r.opened_ms), 0, 1], [Number(r.started_ms), 1, 1], [Number(r.finished_ms), 1, -1]] as const).filter(([t]) => t > 0);
+  edges.sort((a, b) => a[0] - b[0]);
+  const first = Math.min(...runs.map((r) => Number(r.started_ms)));
+  let [running, waiting, last, noneWaiting, someWaiting] = [0, 0, first, 0, 0];
+  for (const [t, isSlot, delta] of edges) {
+    if (t > first) {
+      const free = Math.max(0, cap - running);
+      const fillable = Math.min(free, waiting);
+      someWaiting += (fillable * (t - last)) / 1000;
+      noneWaiting += ((free - fillable) * (t - last)) / 1000;
+      last = t;
+    }
+    if (isSlot && delta === 1) [running, waiting] = [running + 1, waiting - 1];
+    else if (isSlot) running -= 1;
+    else waiting += 1;
+  }
+  return { noneWaiting, someWaiting };
+}
+
 /** Most runs in progress at once (from MaintenanceStarted to its end, workflow times). */
 function maxOverlap(runs: { started_ms: number; finished_ms: number }[]): number {
   const edges = runs.filter((r) => r.started_ms && r.finished_ms).flatMap((r) => [[Number(r.started_ms), 1], [Number(r.finished_ms), -1]] as const);
@@ -121,14 +184,17 @@ export const maintenanceBench: Bench = {
     // One maintenance alone, three times: the unit of the ideal.
     const soloIds = await instanceIds(pool, solo);
     const single: number[] = [];
+    let soloStarted = 0;
     for (const m of solo) {
-      const t0 = await trigger(client, [m], 1);
+      const t0 = (soloStarted = await trigger(client, [m], 1));
       const { done } = await waitForMaintenance(pool, [soloIds.get(`${m.tenant}/${m.name}`)!], ctx.log, 120_000);
       single.push([...done.values()][0]! - t0);
       await sleep(500);
     }
     const one = summarize(single).p50;
     ctx.log(`one maintenance alone: ${single.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(one)} ms)`);
+    const perMaintenance = await tasksOfOneMaintenance(client, solo.at(-1)!, soloStarted);
+    ctx.log(`one maintenance: ${perMaintenance.activities} activities, ${perMaintenance.workflowTasks} workflow tasks (instance and run)`);
 
     const ids = await instanceIds(pool, members);
     const workerPids = Object.fromEntries(workers.map((worker, i) => [i === 0 ? 'worker' : `worker${i + 1}`, worker.pid]));
@@ -143,6 +209,7 @@ export const maintenanceBench: Bench = {
     const ratio = wall / ideal;
     const statuses = runs.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
     const overlap = maxOverlap(runs);
+    const idle = idleSlots(runs, cap);
     // the server's part: when the Schedules actually started each run workflow
     const runStarts: number[] = [];
     for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceRunWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) runStarts.push(wf.startTime.getTime() - t0);
@@ -150,6 +217,13 @@ export const maintenanceBench: Bench = {
     ctx.log(`trigger -> run workflow started by the Schedule: p50 ${Math.round(runStarted.p50)} ms, max ${Math.round(runStarted.max)} ms (${runStarts.length} runs)`);
     const held = runs.filter((r) => r.started_ms && r.finished_ms).map((r) => Number(r.finished_ms) - Number(r.started_ms));
     const durations = summarize(held);
+
+    // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
+    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_QUEUE, ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}), env: workerEnv(ctx) });
+    ctx.log(`Temporal ceiling: ${n} workflows x ${perMaintenance.activities} no-op activities, ${cap} at once`);
+    const ceiling = await fleetCeiling(client, n, cap, perMaintenance.activities);
+    await noop.stop();
+    ctx.log(`Temporal ceiling: ${round(ceiling.wallSeconds, 1)} s (each p50 ${Math.round(ceiling.eachMs.p50)} ms)`);
     // where the wall goes: schedules reaching the instances, slot use
     const opened = summarize(runs.map((r) => Number(r.opened_ms) - t0));
     const firstStart = Math.min(...runs.map((r) => Number(r.started_ms)));
@@ -160,9 +234,10 @@ export const maintenanceBench: Bench = {
     const rows: Row[] = [
       { run: `one maintenance alone (backup ${backupMs} ms + security upgrade ${opMs} ms in the simulator)`, n: single.length, 's': round(one / 1000, 2) },
       { run: `ideal: ceil(${n} / ${cap}) x one`, n, 's': round(ideal, 1) },
+      { run: `Temporal ceiling: ${n} workflows x ${perMaintenance.activities} no-op activities, ${cap} at once`, n, 's': round(ceiling.wallSeconds, 1), 'run p50 s': round(ceiling.eachMs.p50 / 1000, 2) },
       { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
-      { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
-        'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100),
+      { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'x ceiling': round(wall / ceiling.wallSeconds, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
+        'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100), 'free, none waiting slot-s': Math.round(idle.noneWaiting), 'free, some waiting slot-s': Math.round(idle.someWaiting),
         ...(workerCount > 1 ? { workers: workerCount } : {}),
         'worker cpu': round(Object.keys(workerPids).reduce((sum, key) => sum + (usage.processes[key]?.cores ?? 0), 0), 3), 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
     ];
@@ -172,9 +247,10 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, slotUtilization: utilization, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
+        'Temporal ceiling: the same number of workflows, each with as many no-op activities as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
         `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,
       ],
     };

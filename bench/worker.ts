@@ -65,7 +65,7 @@ const metricsOn = env.WORKER_METRICS_PORT > 0;
 const sdkMetrics = `127.0.0.1:${env.WORKER_METRICS_PORT + 1}`;
 if (metricsOn) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics, useSecondsForDurations: true } } } });
 
-let worker: Worker;
+let worker: Pick<Worker, 'run'>;
 let close: () => Promise<void>;
 let server: Awaited<ReturnType<typeof serveMetrics>> | undefined;
 if (mode === 'noop') {
@@ -86,7 +86,7 @@ if (mode === 'noop') {
   const metrics = createMetrics();
   const tracing = createTracing('claimflow-worker', env.OTEL_EXPORTER_OTLP_ENDPOINT);
   const built = await createClaimflowWorker(env, overrides, { metrics, ...(tracing ? { tracing } : {}) });
-  worker = built.worker;
+  worker = built;
   close = async () => {
     await built.close();
     await tracing?.shutdown();

@@ -113,10 +113,12 @@ async function main(): Promise<number> {
       [RUN_MARKER]: config.stateDir,
       CLAIMFLOW_TOOLCHAIN_BIN: toolchainBin,
     });
+    // derived from the task queue, as for the stack's worker
+    delete env.TEMPORAL_SCHEDULED_TASK_QUEUE;
     say(`logs: ${paths(config).logs}`);
   } else {
     // unit tests must not pick up a developer's stack through leftover variables
-    for (const k of ['KUBECONFIG', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'DATABASE_URL', 'CLAIMFLOW_STACK_DIR']) delete env[k];
+    for (const k of ['KUBECONFIG', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'TEMPORAL_SCHEDULED_TASK_QUEUE', 'DATABASE_URL', 'CLAIMFLOW_STACK_DIR']) delete env[k];
   }
 
   const args = [

@@ -7,11 +7,15 @@ const Env = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('claimflow'),
   TEMPORAL_TASK_QUEUE: z.string().default('claimflow'),
+  /** Where the Schedules start their runs; unset: the task queue with `-scheduled` (see scheduledTaskQueue). */
+  TEMPORAL_SCHEDULED_TASK_QUEUE: z.string().min(1).optional(),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/claimflow'),
   KUBECONFIG: z.string().optional(),
   /** A workflow bundle prebuilt at image build time (scripts/bundle-workflows.ts); unset: bundle at start. */
   WORKER_WORKFLOW_BUNDLE: z.string().optional(),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(600),
+  /** Cached runs of the scheduled task queue: a run waits for its instance's report, a few events long. */
+  WORKER_SCHEDULED_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
@@ -27,6 +31,15 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 export type Env = z.infer<typeof Env>;
+
+/**
+ * The task queue of the Schedules' run workflows. Their own queue, polled by a worker of their
+ * own: every run's first workflow task then waits behind other runs only, not behind the
+ * instances' tasks (the SDK polls a queue's new workflows sparingly while its cached ones have a
+ * backlog, BENCHMARKS.md).
+ */
+export const scheduledTaskQueue = (env: Pick<Env, 'TEMPORAL_TASK_QUEUE' | 'TEMPORAL_SCHEDULED_TASK_QUEUE'>): string =>
+  env.TEMPORAL_SCHEDULED_TASK_QUEUE ?? `${env.TEMPORAL_TASK_QUEUE}-scheduled`;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const parsed = Env.safeParse(source);

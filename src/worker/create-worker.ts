@@ -5,7 +5,7 @@ import pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
 import { migrateReadModel } from '../activities/readmodel/migrate.js';
-import type { Env } from '../config/env.js';
+import { scheduledTaskQueue, type Env } from '../config/env.js';
 import { observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 
@@ -18,25 +18,57 @@ const SHARED_WORKFLOW_MODULES = [fileURLToPath(new URL('../workflows/shared-modu
 export const bundleClaimflowWorkflows = (logger?: Logger) =>
   bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, preloadModules: SHARED_WORKFLOW_MODULES, ...(logger ? { logger } : {}) });
 
+/** Only the Schedules' run workflows, for the worker of their own task queue. */
+export const SCHEDULED_WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/scheduled/index.ts', import.meta.url));
+
 /** Where the workflow code comes from: a bundle handed in (tests), one prebuilt (images), or bundled at start. */
-function workflowCode(env: Env, overrides: Partial<WorkerOptions>): Partial<WorkerOptions> {
+function workflowCode(env: Env, overrides: Partial<WorkerOptions>, workflowsPath: string): Partial<WorkerOptions> {
   if (overrides.workflowBundle) return {};
   if (env.WORKER_WORKFLOW_BUNDLE) return { workflowBundle: { codePath: env.WORKER_WORKFLOW_BUNDLE } };
-  return { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
+  return { workflowsPath, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } };
 }
 
-export interface ClaimflowWorker {
-  worker: Worker;
-  /** Closes what the worker opened, after `worker.run()` has returned. */
-  close: () => Promise<void>;
+/**
+ * The worker of the instances' task queue and the worker of the Schedules' runs (see
+ * scheduledTaskQueue), run and stopped together.
+ */
+export class ClaimflowWorker {
+  constructor(
+    readonly instances: Worker,
+    readonly scheduled: Worker,
+    private readonly closeClients: () => Promise<void>,
+  ) {}
+
+  /** Resolves when both have stopped; if one fails, the other is shut down and the failure rethrown. */
+  async run(): Promise<void> {
+    const workers = [this.instances, this.scheduled];
+    const runs = workers.map((worker) => worker.run());
+    try {
+      await Promise.all(runs);
+    } catch (error) {
+      this.shutdown();
+      await Promise.allSettled(runs);
+      throw error;
+    }
+  }
+
+  /** Starts a graceful shutdown of both (the SDK's shutdown signals do the same). */
+  shutdown(): void {
+    for (const worker of [this.instances, this.scheduled]) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  /** Closes what the workers opened, after `run()` has returned. */
+  close(): Promise<void> {
+    return this.closeClients();
+  }
 }
 
-/** Builds a worker wired to real ports: Temporal, the Kubernetes API and the read model. */
 export interface Observability {
   metrics?: Metrics;
   tracing?: Tracing;
 }
 
+/** Builds the workers wired to real ports: Temporal, the Kubernetes API and the read model. */
 export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}, { metrics, tracing }: Observability = {}): Promise<ClaimflowWorker> {
   await migrateReadModel(env.DATABASE_URL);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
@@ -45,29 +77,41 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
   // Activities of the Temporal port (schedules, fleet slots) are clients of Temporal themselves.
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
-  const worker = await Worker.create({
+  // One set for both workers: the fleet's slot batching is per process.
+  const activities = createActivities({ kube, pool, temporal }, {
+    maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
+    fleetWorkflowId: env.MAINTENANCE_FLEET_ID,
+    scheduledTaskQueue: scheduledTaskQueue(env),
+    ...(metrics ? { observeProjection: (event, after, before) => observeProjected(metrics, event, after, before) } : {}),
+  });
+  const shared: WorkerOptions = {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    ...workflowCode(env, overrides),
-    activities: createActivities({ kube, pool, temporal }, {
-        maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
-        fleetWorkflowId: env.MAINTENANCE_FLEET_ID,
-        ...(metrics ? { observeProjection: (event, after, before) => observeProjected(metrics, event, after, before) } : {}),
-      }),
-    // Explicit, not the heap heuristic: each cached instance costs memory, and a fleet is large.
-    maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+    activities,
     maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_MS,
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
-    ...overrides,
-  });
-  return {
-    worker,
-    close: async () => {
-      await connection.close();
-      await clientConnection.close();
-      await pool.end();
-    },
   };
+  const [instances, scheduled] = await Promise.all([
+    Worker.create({
+      ...shared,
+      ...workflowCode(env, overrides, WORKFLOWS_PATH),
+      // Explicit, not the heap heuristic: each cached instance costs memory, and a fleet is large.
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
+      ...overrides,
+    }),
+    Worker.create({
+      ...shared,
+      ...workflowCode(env, overrides, SCHEDULED_WORKFLOWS_PATH),
+      maxCachedWorkflows: env.WORKER_SCHEDULED_MAX_CACHED_WORKFLOWS,
+      ...overrides,
+      taskQueue: scheduledTaskQueue(env),
+    }),
+  ]);
+  return new ClaimflowWorker(instances, scheduled, async () => {
+    await connection.close();
+    await clientConnection.close();
+    await pool.end();
+  });
 }

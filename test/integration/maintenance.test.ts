@@ -55,6 +55,8 @@ describe('maintenance windows', () => {
     assert.deepEqual(schedule.spec.calendars?.[0]?.hour, [{ start: 3, end: 3, step: 1 }]);
     assert.deepEqual(schedule.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
     assert.ok(schedule.info.nextActionTimes.length > 0);
+    // runs start on their own queue, which the same worker polls
+    assert.equal(schedule.action.type === 'startWorkflow' ? schedule.action.taskQueue : undefined, `${harness.taskQueue}-scheduled`);
 
     await openWindow(instance);
     const state = await maintenanceDone(instance);

@@ -26,7 +26,7 @@ after(async () => {
 });
 
 test('one trace from the caller through the workflow to its activities', async () => {
-  const { worker, close } = await createClaimflowWorker(workerEnv(harness.taskQueue), {}, { tracing });
+  const worker = await createClaimflowWorker(workerEnv(harness.taskQueue), {}, { tracing });
   const running = worker.run();
   try {
     const client = new Client({ connection: harness.client.connection, namespace: harness.client.options.namespace, plugins: [tracing.plugin] });
@@ -48,6 +48,6 @@ test('one trace from the caller through the workflow to its activities', async (
   } finally {
     worker.shutdown();
     await running;
-    await close();
+    await worker.close();
   }
 });

@@ -44,12 +44,12 @@ export function workerEnv(taskQueue: string) {
 
 /** Runs a claimflow worker in this process on the test bundle; returns what stops it. */
 export async function runInProcessWorker(env: ReturnType<typeof workerEnv>): Promise<() => Promise<void>> {
-  const { worker, close } = await createClaimflowWorker(env, { workflowBundle: await workflowBundle() });
+  const worker = await createClaimflowWorker(env, { workflowBundle: await workflowBundle() });
   const running = worker.run();
   return async () => {
     worker.shutdown();
     await running;
-    await close();
+    await worker.close();
   };
 }
 

@@ -16,6 +16,8 @@ export interface TemporalPortOptions {
   maintenanceMaxConcurrent: number;
   /** The coordinator's workflow id (one per fleet; tests use their own). */
   fleetWorkflowId?: string;
+  /** The task queue the Schedules start their runs on; unset: the calling activity's own. */
+  scheduledTaskQueue?: string;
 }
 
 async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
@@ -85,7 +87,7 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
   });
   return {
     async upsertInstanceSchedules(input: Omit<InstanceSchedules, 'taskQueue'>): Promise<void> {
-      await upsertInstanceSchedules(client, { ...input, taskQueue: Context.current().info.taskQueue });
+      await upsertInstanceSchedules(client, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue });
     },
 
     async deleteInstanceSchedules(input: { tenant: string; name: string }): Promise<void> {
