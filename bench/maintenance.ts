@@ -12,13 +12,12 @@ import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './l
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
-import { startBenchStack, startWorker } from './lib/stack.js';
+import { NOOP_TASK_QUEUE, startBenchStack, startWorker } from './lib/stack.js';
 import { size, type Bench } from './lib/types.js';
 import { pool as inParallel, readModelPool, temporalClient, waitUntil } from './lib/util.js';
 import { workerEnv, workerOverrides } from './provisioning.js';
 
 const FLEET_ID = 'maintenance-fleet';
-const NOOP_QUEUE = 'bench-noop';
 
 /** What one maintenance asked of Temporal: the instance's and its run's tasks since `since`. */
 async function tasksOfOneMaintenance(client: Client, member: FleetMember, since: number) {
@@ -50,7 +49,7 @@ async function fleetCeiling(client: Client, n: number, cap: number, activities: 
   const t0 = Date.now();
   await inParallel(ids, cap, async (workflowId) => {
     const started = Date.now();
-    await client.workflow.execute('noopChainWorkflow', { workflowId, taskQueue: NOOP_QUEUE, args: [activities] });
+    await client.workflow.execute('noopChainWorkflow', { workflowId, taskQueue: NOOP_TASK_QUEUE, args: [activities] });
     took.push(Date.now() - started);
   });
   return { wallSeconds: (Date.now() - t0) / 1000, eachMs: summarize(took) };
@@ -115,23 +114,29 @@ async function scheduleStartCeiling(client: Client, n: number) {
  * released slot to the next start was slow). In slot-seconds.
  */
 function idleSlots(runs: { opened_ms: number; started_ms: number; finished_ms: number }[], cap: number) {
-  const edges = runs.flatMap((r) => [[Number(r.opened_ms), 0, 1], [Number(r.started_ms), 1, 1], [Number(r.finished_ms), 1, -1]] as const).filter(([t]) => t > 0);
-  edges.sort((a, b) => a[0] - b[0]);
+  type Change = { at: number; kind: 'opened' | 'started' | 'finished' };
+  const changes: Change[] = runs
+    .flatMap((r): Change[] => [{ at: Number(r.opened_ms), kind: 'opened' }, { at: Number(r.started_ms), kind: 'started' }, { at: Number(r.finished_ms), kind: 'finished' }])
+    .filter((change) => change.at > 0)
+    .sort((a, b) => a.at - b.at);
   const first = Math.min(...runs.map((r) => Number(r.started_ms)));
-  let [running, waiting, last, noneWaiting, someWaiting] = [0, 0, first, 0, 0];
-  for (const [t, isSlot, delta] of edges) {
-    if (t > first) {
-      const free = Math.max(0, cap - running);
-      const fillable = Math.min(free, waiting);
-      someWaiting += (fillable * (t - last)) / 1000;
-      noneWaiting += ((free - fillable) * (t - last)) / 1000;
-      last = t;
+  let running = 0;
+  let waiting = 0;
+  let last = first;
+  const free = { noneWaiting: 0, someWaiting: 0 };
+  for (const { at, kind } of changes) {
+    if (at > first) {
+      const freeSlots = Math.max(0, cap - running);
+      const fillable = Math.min(freeSlots, waiting);
+      free.someWaiting += (fillable * (at - last)) / 1000;
+      free.noneWaiting += ((freeSlots - fillable) * (at - last)) / 1000;
+      last = at;
     }
-    if (isSlot && delta === 1) [running, waiting] = [running + 1, waiting - 1];
-    else if (isSlot) running -= 1;
-    else waiting += 1;
+    if (kind === 'opened') waiting++;
+    else if (kind === 'started') [running, waiting] = [running + 1, waiting - 1];
+    else running--;
   }
-  return { noneWaiting, someWaiting };
+  return free;
 }
 
 /** Most runs in progress at once (from MaintenanceStarted to its end, workflow times). */
@@ -160,10 +165,11 @@ export const maintenanceBench: Bench = {
     const taskQueue = stack.config.temporalTaskQueue;
     // More than one worker process adds pollers and a cache each (all on one task queue).
     const workerCount = size(ctx, 'workers', 1, 1);
+    const overrides = workerOverrides(ctx);
     const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => startWorker(stack, {
       mode: 'claimflow',
       ...(workerCount > 1 ? { name: `worker-claimflow-${i + 1}` } : {}),
-      ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}),
+      ...(overrides ? { overrides } : {}),
       env: { MAINTENANCE_MAX_CONCURRENT: String(cap), MAINTENANCE_FLEET_ID: FLEET_ID, ...workerEnv(ctx) },
     })));
 
@@ -219,7 +225,7 @@ export const maintenanceBench: Bench = {
     const durations = summarize(held);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
-    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_QUEUE, ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}), env: workerEnv(ctx) });
+    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env: workerEnv(ctx) });
     ctx.log(`Temporal ceiling: ${n} workflows x ${perMaintenance.activities} no-op activities, ${cap} at once`);
     const ceiling = await fleetCeiling(client, n, cap, perMaintenance.activities);
     await noop.stop();

@@ -8,11 +8,9 @@ import { createThroughApi, fleet, waitForReady } from './lib/fleet.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
-import { startApi, startBenchStack, startWorker, type BenchStack } from './lib/stack.js';
+import { NOOP_TASK_QUEUE, startApi, startBenchStack, startWorker, type BenchStack } from './lib/stack.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
 import { pool as inParallel, readModelPool, temporalClient, tokensFor, waitUntil } from './lib/util.js';
-
-const NOOP_QUEUE = 'bench-noop';
 
 export function workerOverrides(ctx: BenchContext): Record<string, unknown> | undefined {
   return ctx.options['worker-options'] ? (JSON.parse(ctx.options['worker-options']) as Record<string, unknown>) : undefined;
@@ -34,7 +32,7 @@ async function runCeiling(ctx: BenchContext, stack: BenchStack, client: Client, 
   const t0 = Date.now();
   await inParallel(ids, concurrency, async (id) => {
     startedAt.set(id, Date.now());
-    await client.workflow.start('noopChainWorkflow', { workflowId: id, taskQueue: NOOP_QUEUE, args: [activities] });
+    await client.workflow.start('noopChainWorkflow', { workflowId: id, taskQueue: NOOP_TASK_QUEUE, args: [activities] });
   });
   const query = `WorkflowType = 'noopChainWorkflow' AND WorkflowId STARTS_WITH '${prefix}-' AND ExecutionStatus = 'Completed'`;
   let done = 0;
@@ -84,7 +82,7 @@ export const provisioningBench: Bench = {
     await worker.stop();
 
     // The ceiling: same server, same worker settings, no-op workflow and activities.
-    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_QUEUE, ...(overrides ? { overrides } : {}), env });
+    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env });
     await runCeiling(ctx, stack, client, warmup, activities, concurrency, 'warmnoop');
     ctx.log(`ceiling: ${n} workflows x ${activities} no-op activities, ${concurrency} starts at a time`);
     const ceilingMeter = startUsageMeter({ ...pids, worker: noop.pid, api: api.pid, bench: process.pid });

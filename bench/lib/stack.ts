@@ -189,6 +189,9 @@ export async function spawnService(stack: BenchStack, options: SpawnOptions): Pr
   return service;
 }
 
+/** The task queue of the Temporal-ceiling worker (mode 'noop') and the no-op workflows sent to it. */
+export const NOOP_TASK_QUEUE = 'bench-noop';
+
 export interface WorkerOptions {
   /** 'claimflow': the real worker (createClaimflowWorker); 'noop': the Temporal-ceiling worker. */
   mode: 'claimflow' | 'noop';
