@@ -9,6 +9,7 @@ import { workflowIdFor } from '../src/domain/index.js';
 import { maintenanceScheduleId } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
+import { handOverLegs, type SlotHolder } from './lib/handover.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -139,6 +140,17 @@ function idleSlots(runs: { opened_ms: number; started_ms: number; finished_ms: n
   return free;
 }
 
+/** Each member's run by its workflow id: the coordinator knows requesters by that id. */
+function slotHolders(members: FleetMember[], ids: Map<string, string>, runs: { instance_id: string; started_ms: number; finished_ms: number }[]): Map<string, SlotHolder> {
+  const byInstance = new Map(runs.map((r) => [r.instance_id, r]));
+  const holders = new Map<string, SlotHolder>();
+  for (const m of members) {
+    const run = byInstance.get(ids.get(`${m.tenant}/${m.name}`) ?? '');
+    if (run?.started_ms && run.finished_ms) holders.set(workflowIdFor(m.tenant, m.name), { startedMs: Number(run.started_ms), finishedMs: Number(run.finished_ms) });
+  }
+  return holders;
+}
+
 /** Most runs in progress at once (from MaintenanceStarted to its end, workflow times). */
 function maxOverlap(runs: { started_ms: number; finished_ms: number }[]): number {
   const edges = runs.filter((r) => r.started_ms && r.finished_ms).flatMap((r) => [[Number(r.started_ms), 1], [Number(r.finished_ms), -1]] as const);
@@ -223,6 +235,9 @@ export const maintenanceBench: Bench = {
     ctx.log(`trigger -> run workflow started by the Schedule: p50 ${Math.round(runStarted.p50)} ms, max ${Math.round(runStarted.max)} ms (${runStarts.length} runs)`);
     const held = runs.filter((r) => r.started_ms && r.finished_ms).map((r) => Number(r.finished_ms) - Number(r.started_ms));
     const durations = summarize(held);
+    const holders = slotHolders(members, ids, runs);
+    const handOver = await handOverLegs(client, FLEET_ID, holders);
+    ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
     const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env: workerEnv(ctx) });
@@ -244,6 +259,7 @@ export const maintenanceBench: Bench = {
       { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
       { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'x ceiling': round(wall / ceiling.wallSeconds, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
         'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100), 'free, none waiting slot-s': Math.round(idle.noneWaiting), 'free, some waiting slot-s': Math.round(idle.someWaiting),
+        'hand-over p50 ms: release / coordinator / grant / instance': [handOver.release, handOver.coordinator, handOver.grantPickup, handOver.toInstance].map((leg) => Math.round(leg.p50)).join(' / '),
         ...(workerCount > 1 ? { workers: workerCount } : {}),
         'worker cpu': round(Object.keys(workerPids).reduce((sum, key) => sum + (usage.processes[key]?.cores ?? 0), 0), 3), 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
     ];
@@ -253,7 +269,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
