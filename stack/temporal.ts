@@ -34,9 +34,6 @@ export function temporalComponent(config: StackConfig): Supervised {
         '--port', String(config.ports.temporal),
         ...(config.ports.temporalUi === undefined ? ['--headless'] : ['--ui-port', String(config.ports.temporalUi)]),
         '--db-filename', paths(config).temporalDb,
-        // SQLite's defaults (a rollback journal, a full sync on each commit) make every write wait
-        // for the disk, behind one connection; with a write-ahead log and a sync at checkpoints a
-        // crash of the server loses nothing it committed, only a crash of the machine can.
         ...SQLITE_PRAGMAS.flatMap((pragma) => ['--sqlite-pragma', pragma]),
         '--namespace', config.temporalNamespace,
         ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
@@ -55,7 +52,13 @@ export function temporalComponent(config: StackConfig): Supervised {
   };
 }
 
-export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+/**
+ * SQLite's defaults (a rollback journal, a full sync on each commit) make every write of the
+ * server wait for the disk, behind its one connection (BENCHMARKS.md). With a write-ahead log and
+ * a sync at checkpoints, a crash of the server loses nothing it committed; only a crash of the
+ * machine can lose the last commits, which a local stack can afford.
+ */
+const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 /**
  * The server's own worker that runs Schedules (one per namespace). Its defaults, two workflow task
