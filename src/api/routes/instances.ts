@@ -81,11 +81,13 @@ export const instanceRoutes =
           const { existing } = result;
           // The same request again (same Idempotency-Key, possibly racing the first one).
           if (mine(existing)) return created(202, existing, 'provisioning', { id: requestId, type: 'provision', status: 'accepted' });
-          if (canonicalJson(existing.spec) !== canonicalJson(resolved)) {
-            throw new ApiError(409, 'already_exists', `instance ${spec.name} already exists with a different spec`);
-          }
+          // Before the spec check: a deleted instance whose workflow outlived the wait above is no
+          // conflict of specs, and the caller's remedy is to try again in a moment.
           if (current?.phase === 'deprovisioning' || current?.phase === 'deleted') {
             throw new ApiError(409, 'already_exists', `instance ${spec.name} is being deleted; create it again once it is gone`);
+          }
+          if (canonicalJson(existing.spec) !== canonicalJson(resolved)) {
+            throw new ApiError(409, 'already_exists', `instance ${spec.name} already exists with a different spec`);
           }
           const provision = await ctx.reads.operation(tenant, spec.name, existing.requestId);
           const status = provision?.status ?? 'accepted';
