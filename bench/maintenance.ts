@@ -3,6 +3,7 @@
 // at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
 // versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
 import { configureFleet } from '../src/clients/fleet.js';
 import { workflowIdFor } from '../src/domain/index.js';
@@ -24,7 +25,7 @@ const FLEET_ID = 'maintenance-fleet';
 async function tasksOfOneMaintenance(client: Client, member: FleetMember, since: number) {
   const count = async (workflowId: string) => {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const recent = (history.events ?? []).filter((e) => Number(e.eventTime?.seconds ?? 0) * 1000 >= since - 1000);
+    const recent = (history.events ?? []).filter((e) => tsToMs(e.eventTime) >= since - 1000);
     return {
       activities: recent.filter((e) => e.activityTaskScheduledEventAttributes).length,
       workflowTasks: recent.filter((e) => e.workflowTaskCompletedEventAttributes).length,

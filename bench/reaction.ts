@@ -5,6 +5,7 @@
 // write what became Ready) timed the same way; full size uses the anchor's one-minute interval.
 import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
 import { CLAIM } from '../src/activities/kubernetes/resources.js';
 import { onCleanup, sleep } from './lib/cleanup.js';
@@ -86,7 +87,7 @@ function pollReconciler(kc: KubeConfig, pool: pg.Pool, intervalMs: number, offse
 async function breakdown(client: Client, workflowId: string, claimReadyAt: number, readModelAt: number) {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
-  const time = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+  const time = (e: (typeof events)[number]) => tsToMs(e.eventTime);
   const scheduled = new Map<string, string>();
   for (const e of events) {
     const a = e.activityTaskScheduledEventAttributes;

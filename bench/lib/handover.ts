@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import { summarize } from './report.js';
 
 // Where a fleet slot's hand-over spends its time, read from the coordinator's histories (every
@@ -13,8 +14,6 @@ export interface SlotHolder {
   startedMs: number;
   finishedMs: number;
 }
-
-const timeOf = (event: HistoryEvent) => Number(event.eventTime?.seconds ?? 0) * 1000 + Math.round((event.eventTime?.nanos ?? 0) / 1e6);
 
 /** The `requesters` of a signal's or an activity's first argument. */
 function requestersOf(payloads: Payloads): string[] {
@@ -37,15 +36,15 @@ function grantsIn(events: HistoryEvent[]): Grant[] {
   let lastRelease: { at: number; requesters: string[] } | undefined;
   for (const event of events) {
     const signaled = event.workflowExecutionSignaledEventAttributes;
-    if (signaled?.signalName === 'releaseSlots') lastRelease = { at: timeOf(event), requesters: requestersOf(signaled.input) };
+    if (signaled?.signalName === 'releaseSlots') lastRelease = { at: tsToMs(event.eventTime), requesters: requestersOf(signaled.input) };
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === 'grantMaintenanceSlots') {
-      grants.set(Number(event.eventId), { releasedAt: lastRelease?.at, releasedBy: lastRelease?.requesters ?? [], scheduledAt: timeOf(event), requesters: requestersOf(scheduled.input) });
+      grants.set(Number(event.eventId), { releasedAt: lastRelease?.at, releasedBy: lastRelease?.requesters ?? [], scheduledAt: tsToMs(event.eventTime), requesters: requestersOf(scheduled.input) });
       lastRelease = undefined;
     }
     const started = event.activityTaskStartedEventAttributes;
     const grant = started && grants.get(Number(started.scheduledEventId));
-    if (grant) grant.startedAt = timeOf(event);
+    if (grant) grant.startedAt = tsToMs(event.eventTime);
   }
   return [...grants.values()];
 }

@@ -41,8 +41,7 @@ export class ClaimflowWorker {
 
   /** Resolves when both have stopped; if one fails, the other is shut down and the failure rethrown. */
   async run(): Promise<void> {
-    const workers = [this.instances, this.scheduled];
-    const runs = workers.map((worker) => worker.run());
+    const runs = this.both.map((worker) => worker.run());
     try {
       await Promise.all(runs);
     } catch (error) {
@@ -54,7 +53,11 @@ export class ClaimflowWorker {
 
   /** Starts a graceful shutdown of both (the SDK's shutdown signals do the same). */
   shutdown(): void {
-    for (const worker of [this.instances, this.scheduled]) if (worker.getState() === 'RUNNING') worker.shutdown();
+    for (const worker of this.both) if (worker.getState() === 'RUNNING') worker.shutdown();
+  }
+
+  private get both(): Worker[] {
+    return [this.instances, this.scheduled];
   }
 
   /** Closes what the workers opened, after `run()` has returned. */
@@ -77,11 +80,12 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
   // Activities of the Temporal port (schedules, fleet slots) are clients of Temporal themselves.
   const clientConnection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, ...(tracing ? { plugins: [tracing.plugin] } : {}) });
+  const scheduledQueue = scheduledTaskQueue(env);
   // One set for both workers: the fleet's slot batching is per process.
   const activities = createActivities({ kube, pool, temporal }, {
     maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
     fleetWorkflowId: env.MAINTENANCE_FLEET_ID,
-    scheduledTaskQueue: scheduledTaskQueue(env),
+    scheduledTaskQueue: scheduledQueue,
     ...(metrics ? { observeProjection: (event, after, before) => observeProjected(metrics, event, after, before) } : {}),
   });
   const shared: WorkerOptions = {
@@ -106,7 +110,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
       ...workflowCode(env, overrides, SCHEDULED_WORKFLOWS_PATH),
       maxCachedWorkflows: env.WORKER_SCHEDULED_MAX_CACHED_WORKFLOWS,
       ...overrides,
-      taskQueue: scheduledTaskQueue(env),
+      taskQueue: scheduledQueue,
     }),
   ]);
   return new ClaimflowWorker(instances, scheduled, async () => {
