@@ -11,8 +11,11 @@ import { maintenanceScheduleId } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
+import { phaseProfile } from './lib/profile.js';
+import { activityCounts } from './lib/history.js';
+import { stepGaps } from './lib/steps.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
-import { startUsageMeter } from './lib/procstat.js';
+import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
 import { NOOP_TASK_QUEUE, startBenchStack, startWorker } from './lib/stack.js';
 import { size, type Bench } from './lib/types.js';
@@ -25,33 +28,34 @@ const FLEET_ID = 'maintenance-fleet';
 async function tasksOfOneMaintenance(client: Client, member: FleetMember, since: number) {
   const count = async (workflowId: string) => {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const recent = (history.events ?? []).filter((e) => tsToMs(e.eventTime) >= since - 1000);
-    return {
-      activities: recent.filter((e) => e.activityTaskScheduledEventAttributes).length,
-      workflowTasks: recent.filter((e) => e.workflowTaskCompletedEventAttributes).length,
-    };
+    return activityCounts((history.events ?? []).filter((e) => tsToMs(e.eventTime) >= since - 1000));
   };
   const instance = await count(workflowIdFor(member.tenant, member.name));
   // a Schedule's run is named after its action's workflow id plus the trigger time
   const query = `WorkflowType = 'maintenanceRunWorkflow' AND WorkflowId STARTS_WITH 'maintenance-run/${member.tenant}/${member.name}' AND StartTime >= '${new Date(since - 1000).toISOString()}'`;
   let runId: string | undefined;
   for await (const wf of client.workflow.list({ query })) runId = wf.workflowId;
-  const run = runId ? await count(runId) : { activities: 0, workflowTasks: 0 };
-  return { activities: instance.activities + run.activities, workflowTasks: instance.workflowTasks + run.workflowTasks };
+  const run = runId ? await count(runId) : { activities: 0, localActivities: 0, workflowTasks: 0 };
+  return {
+    activities: instance.activities + run.activities,
+    localActivities: instance.localActivities + run.localActivities,
+    workflowTasks: instance.workflowTasks + run.workflowTasks,
+  };
 }
 
 /**
- * The server's ceiling for the same work: n workflows of `activities` no-op activities each, at
+ * The server's ceiling for the same work: n workflows of as many no-op activities (and local
+ * ones) each as one maintenance ran, at
  * most `cap` running at once, on a no-op worker. No simulator delays: what is left is Temporal's
  * own time for that many tasks at that concurrency.
  */
-async function fleetCeiling(client: Client, n: number, cap: number, activities: number): Promise<{ wallSeconds: number; eachMs: ReturnType<typeof summarize> }> {
+async function fleetCeiling(client: Client, n: number, cap: number, steps: { activities: number; localActivities: number }): Promise<{ wallSeconds: number; eachMs: ReturnType<typeof summarize> }> {
   const ids = Array.from({ length: n }, (_, i) => `noop-fleet-${i}`);
   const took: number[] = [];
   const t0 = Date.now();
   await inParallel(ids, cap, async (workflowId) => {
     const started = Date.now();
-    await client.workflow.execute('noopChainWorkflow', { workflowId, taskQueue: NOOP_TASK_QUEUE, args: [activities] });
+    await client.workflow.execute('noopChainWorkflow', { workflowId, taskQueue: NOOP_TASK_QUEUE, args: [steps.activities, steps.localActivities] });
     took.push(Date.now() - started);
   });
   return { wallSeconds: (Date.now() - t0) / 1000, eachMs: summarize(took) };
@@ -179,11 +183,14 @@ export const maintenanceBench: Bench = {
     // More than one worker process adds pollers and a cache each (all on one task queue).
     const workerCount = size(ctx, 'workers', 1, 1);
     const overrides = workerOverrides(ctx);
+    // --profile=true: a CPU profile of the first worker's main thread during the burst only
+    const profile = ctx.options.profile === 'true' ? phaseProfile('maintenance-worker') : undefined;
     const workers = await Promise.all(Array.from({ length: workerCount }, (_, i) => startWorker(stack, {
       mode: 'claimflow',
       ...(workerCount > 1 ? { name: `worker-claimflow-${i + 1}` } : {}),
       ...(overrides ? { overrides } : {}),
-      env: { MAINTENANCE_MAX_CONCURRENT: String(cap), MAINTENANCE_FLEET_ID: FLEET_ID, ...workerEnv(ctx) },
+      ...(profile && i === 0 ? { nodeFlags: profile.nodeFlags } : {}),
+      env: { MAINTENANCE_MAX_CONCURRENT: String(cap), MAINTENANCE_FLEET_ID: FLEET_ID, ...workerEnv(ctx), ...(profile && i === 0 ? profile.env : {}) },
     })));
 
     const tenants = Array.from({ length: 10 }, (_, i) => `mnt-t${i}`);
@@ -213,16 +220,22 @@ export const maintenanceBench: Bench = {
     const one = summarize(single).p50;
     ctx.log(`one maintenance alone: ${single.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(one)} ms)`);
     const perMaintenance = await tasksOfOneMaintenance(client, solo.at(-1)!, soloStarted);
-    ctx.log(`one maintenance: ${perMaintenance.activities} activities, ${perMaintenance.workflowTasks} workflow tasks (instance and run)`);
+    ctx.log(`one maintenance: ${perMaintenance.activities} activities + ${perMaintenance.localActivities} local, ${perMaintenance.workflowTasks} workflow tasks (instance and run)`);
 
     const ids = await instanceIds(pool, members);
     const workerPids = Object.fromEntries(workers.map((worker, i) => [i === 0 ? 'worker' : `worker${i + 1}`, worker.pid]));
     const meter = startUsageMeter({ ...(await stack.pids()), ...workerPids, bench: process.pid });
+    const threadsBefore = threadCpu(workers[0]!.pid);
+    profile?.toggle(workers[0]!.pid);
     ctx.log(`triggering ${n} maintenance schedules, cap ${cap}`);
     const t0 = await trigger(client, members, 50);
     const triggeredIn = (Date.now() - t0) / 1000;
     const { done, runs } = await waitForMaintenance(pool, [...ids.values()], ctx.log, Math.max(600_000, n * 2000));
     const usage = meter.stop();
+    profile?.toggle(workers[0]!.pid);
+    // the first worker's threads by name, in cores: main (activities), workflow threads, the SDK core's
+    const workerThreads = threadCpuDelta(threadsBefore, threadCpu(workers[0]!.pid), usage.seconds);
+    ctx.log(`worker threads (cores): ${Object.entries(workerThreads).map(([name, cores]) => `${name} ${cores}`).join(', ')}`);
     const wall = (Math.max(...done.values()) - t0) / 1000;
     const ideal = (Math.ceil(n / cap) * one) / 1000;
     const ratio = wall / ideal;
@@ -238,12 +251,15 @@ export const maintenanceBench: Bench = {
     const durations = summarize(held);
     const holders = slotHolders(members, ids, runs);
     const handOver = await handOverLegs(client, FLEET_ID, holders);
+    const steps = await stepGaps(pool, [...ids.values()], t0);
+    const soloSteps = await stepGaps(pool, [...soloIds.values()], 0);
+    for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
     const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env: workerEnv(ctx) });
-    ctx.log(`Temporal ceiling: ${n} workflows x ${perMaintenance.activities} no-op activities, ${cap} at once`);
-    const ceiling = await fleetCeiling(client, n, cap, perMaintenance.activities);
+    ctx.log(`Temporal ceiling: ${n} workflows x ${perMaintenance.activities} + ${perMaintenance.localActivities} local no-op activities, ${cap} at once`);
+    const ceiling = await fleetCeiling(client, n, cap, perMaintenance);
     await noop.stop();
     ctx.log(`Temporal ceiling: ${round(ceiling.wallSeconds, 1)} s (each p50 ${Math.round(ceiling.eachMs.p50)} ms)`);
     // where the wall goes: schedules reaching the instances, slot use
@@ -256,7 +272,7 @@ export const maintenanceBench: Bench = {
     const rows: Row[] = [
       { run: `one maintenance alone (backup ${backupMs} ms + security upgrade ${opMs} ms in the simulator)`, n: single.length, 's': round(one / 1000, 2) },
       { run: `ideal: ceil(${n} / ${cap}) x one`, n, 's': round(ideal, 1) },
-      { run: `Temporal ceiling: ${n} workflows x ${perMaintenance.activities} no-op activities, ${cap} at once`, n, 's': round(ceiling.wallSeconds, 1), 'run p50 s': round(ceiling.eachMs.p50 / 1000, 2) },
+      { run: `Temporal ceiling: ${n} workflows x ${perMaintenance.activities} + ${perMaintenance.localActivities} local no-op activities, ${cap} at once`, n, 's': round(ceiling.wallSeconds, 1), 'run p50 s': round(ceiling.eachMs.p50 / 1000, 2) },
       { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
       { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'x ceiling': round(wall / ceiling.wallSeconds, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
         'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100), 'free, none waiting slot-s': Math.round(idle.noneWaiting), 'free, some waiting slot-s': Math.round(idle.someWaiting),
@@ -270,10 +286,10 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
-        'Temporal ceiling: the same number of workflows, each with as many no-op activities as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
+        'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
         `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,
       ],
     };

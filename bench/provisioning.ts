@@ -3,6 +3,7 @@
 // workflows that each run the same number of no-op activities as one provisioning (the Temporal
 // ceiling of this machine), started with the same concurrency.
 import type { Client } from '@temporalio/client';
+import { activityCounts } from './lib/history.js';
 import { phaseMarks, installPhaseMarks } from './lib/marks.js';
 import { createThroughApi, fleet, waitForReady } from './lib/fleet.js';
 import { startUsageMeter } from './lib/procstat.js';
@@ -11,6 +12,9 @@ import { round, summarize, type Row } from './lib/report.js';
 import { NOOP_TASK_QUEUE, startApi, startBenchStack, startWorker, type BenchStack } from './lib/stack.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
 import { pool as inParallel, readModelPool, temporalClient, tokensFor, waitUntil } from './lib/util.js';
+
+type Steps = { activities: number; localActivities: number };
+const stepsText = (steps: Steps) => `${steps.activities} activities + ${steps.localActivities} local`;
 
 export function workerOverrides(ctx: BenchContext): Record<string, unknown> | undefined {
   return ctx.options['worker-options'] ? (JSON.parse(ctx.options['worker-options']) as Record<string, unknown>) : undefined;
@@ -21,18 +25,20 @@ export function workerEnv(ctx: BenchContext): Record<string, string> {
   return ctx.options['worker-env'] ? (JSON.parse(ctx.options['worker-env']) as Record<string, string>) : {};
 }
 
-async function activitiesPerProvisioning(client: Client, workflowId: string): Promise<number> {
+/** How many activities, and of them local ones, one provisioning runs. */
+async function activitiesPerProvisioning(client: Client, workflowId: string): Promise<Steps> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).length;
+  const { activities, localActivities } = activityCounts(history.events ?? []);
+  return { activities, localActivities };
 }
 
-async function runCeiling(ctx: BenchContext, stack: BenchStack, client: Client, n: number, activities: number, concurrency: number, prefix: string) {
+async function runCeiling(ctx: BenchContext, stack: BenchStack, client: Client, n: number, steps: Steps, concurrency: number, prefix: string) {
   const ids = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
   const startedAt = new Map<string, number>();
   const t0 = Date.now();
   await inParallel(ids, concurrency, async (id) => {
     startedAt.set(id, Date.now());
-    await client.workflow.start('noopChainWorkflow', { workflowId: id, taskQueue: NOOP_TASK_QUEUE, args: [activities] });
+    await client.workflow.start('noopChainWorkflow', { workflowId: id, taskQueue: NOOP_TASK_QUEUE, args: [steps.activities, steps.localActivities] });
   });
   const query = `WorkflowType = 'noopChainWorkflow' AND WorkflowId STARTS_WITH '${prefix}-' AND ExecutionStatus = 'Completed'`;
   let done = 0;
@@ -77,16 +83,16 @@ export const provisioningBench: Bench = {
     let worker = await startWorker(stack, { mode: 'claimflow', ...(overrides ? { overrides } : {}), env });
     await createThroughApi(stack, tokens, fleet(tenants, warmup, 'warm'), concurrency);
     await waitForReady(pool, warmup, ctx.log, 120_000);
-    const activities = await activitiesPerProvisioning(client, `instance/${tenants[0]}/warm-0`);
-    ctx.log(`warm-up: ${warmup} instances Ready; one provisioning runs ${activities} activities`);
+    const steps = await activitiesPerProvisioning(client, `instance/${tenants[0]}/warm-0`);
+    ctx.log(`warm-up: ${warmup} instances Ready; one provisioning runs ${stepsText(steps)}`);
     await worker.stop();
 
     // The ceiling: same server, same worker settings, no-op workflow and activities.
     const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env });
-    await runCeiling(ctx, stack, client, warmup, activities, concurrency, 'warmnoop');
-    ctx.log(`ceiling: ${n} workflows x ${activities} no-op activities, ${concurrency} starts at a time`);
+    await runCeiling(ctx, stack, client, warmup, steps, concurrency, 'warmnoop');
+    ctx.log(`ceiling: ${n} workflows x ${stepsText(steps)} no-op activities, ${concurrency} starts at a time`);
     const ceilingMeter = startUsageMeter({ ...pids, worker: noop.pid, api: api.pid, bench: process.pid });
-    const ceiling = await runCeiling(ctx, stack, client, n, activities, concurrency, 'noop');
+    const ceiling = await runCeiling(ctx, stack, client, n, steps, concurrency, 'noop');
     const ceilingUsage = ceilingMeter.stop();
     await noop.stop();
     ctx.log(`ceiling: ${n} in ${ceiling.wallSeconds.toFixed(1)} s`);
@@ -125,7 +131,7 @@ export const provisioningBench: Bench = {
         'kube cpu s': round((cpu(oursUsage, 'kube-apiserver') ?? 0) + (cpu(oursUsage, 'etcd') ?? 0), 1), 'sim cpu s': cpu(oursUsage, 'simulator'), 'busy cores': oursUsage.machine.busyCores, 'other cores': oursUsage.machine.otherCores,
       },
       {
-        run: `ceiling (${activities} no-op activities/workflow)`, n, 'wall s': round(ceiling.wallSeconds, 1), 'inst/s': round(ceilingRate, 1), 'p50 ms': ceiling.completeMs.p50, 'p99 ms': ceiling.completeMs.p99,
+        run: `ceiling (${stepsText(steps)} no-op activities/workflow)`, n, 'wall s': round(ceiling.wallSeconds, 1), 'inst/s': round(ceilingRate, 1), 'p50 ms': ceiling.completeMs.p50, 'p99 ms': ceiling.completeMs.p99,
         'worker cpu s': cpu(ceilingUsage, 'worker'), 'temporal cpu s': cpu(ceilingUsage, 'temporal'), 'api cpu s': cpu(ceilingUsage, 'api'), 'pg cpu s': cpu(ceilingUsage, 'postgres'),
         'kube cpu s': round((cpu(ceilingUsage, 'kube-apiserver') ?? 0) + (cpu(ceilingUsage, 'etcd') ?? 0), 1), 'sim cpu s': cpu(ceilingUsage, 'simulator'), 'busy cores': ceilingUsage.machine.busyCores, 'other cores': ceilingUsage.machine.otherCores,
       },
@@ -138,7 +144,7 @@ export const provisioningBench: Bench = {
         ...(n >= 1000 ? [{ what: `${n} instances Ready`, target: '< 60 s', measured: `${round(wallSeconds, 1)} s`, met: wallSeconds < 60 }] : []),
       ],
       details: {
-        n, concurrency, tenants: tenantCount, warmup, activitiesPerProvisioning: activities, workerOverrides: overrides ?? null, workerEnv: env,
+        n, concurrency, tenants: tenantCount, warmup, activitiesPerProvisioning: steps.activities, localActivitiesPerProvisioning: steps.localActivities, workerOverrides: overrides ?? null, workerEnv: env,
         ours: { wallSeconds, instancesPerSecond: oursRate, timeToReadyMs: toReady, postLatencyMs: summarize(created.latenciesMs), postSeconds: created.seconds, usage: oursUsage },
         ceiling: { wallSeconds: ceiling.wallSeconds, workflowsPerSecond: ceilingRate, completeMs: ceiling.completeMs, usage: ceilingUsage },
         ratio,

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { CLAIM } from '../src/activities/kubernetes/resources.js';
 import { onCleanup, sleep } from './lib/cleanup.js';
 import { fleet } from './lib/fleet.js';
+import { localActivityOf } from './lib/history.js';
 import { installPhaseMarks, phaseMarks } from './lib/marks.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -103,12 +104,21 @@ async function breakdown(client: Client, workflowId: string, claimReadyAt: numbe
   };
   const waitDone = completedAt('waitForClaimReady');
   const schedulesDone = completedAt('upsertInstanceSchedules');
-  const projectStarted = startedAt('projectEvents');
-  return {
+  const readyForUs = Math.max(waitDone, schedulesDone);
+  const steps = {
     'claim Ready -> wait activity completed': waitDone - claimReadyAt,
     // The schedules are made while the claim comes up: Ready waits for them only if they finish later.
     'schedules done before the claim was Ready (ms ahead)': waitDone - schedulesDone,
-    'wait completed -> projectEvents started': projectStarted - Math.max(waitDone, schedulesDone),
+  };
+  // Since the local-steps patch the projection runs as a local activity inside the workflow task
+  // that saw the wait complete: no started event of its own to split at.
+  if (events.some((e) => localActivityOf(e)?.activityType === 'projectEventsLocally')) {
+    return { ...steps, 'wait completed -> read model COMMIT (local projection)': readModelAt - readyForUs };
+  }
+  const projectStarted = startedAt('projectEvents');
+  return {
+    ...steps,
+    'wait completed -> projectEvents started': projectStarted - readyForUs,
     'projectEvents started -> read model COMMIT': readModelAt - projectStarted,
   };
 }

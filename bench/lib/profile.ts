@@ -17,6 +17,21 @@ export function cpuProfileFlags(name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 }
 
+/**
+ * Node flags and env that let `toggle()` profile one phase of a process's main thread
+ * (bench/lib/profile-on-signal.ts); the profile lands in bench/results/profiles/<name>/.
+ */
+export function phaseProfile(name: string): { nodeFlags: string[]; env: Record<string, string>; toggle: (pid: number) => void } {
+  const dir = join(PROFILE_DIR, name);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return {
+    nodeFlags: ['--import', join(repoRoot, 'bench', 'lib', 'profile-on-signal.mjs')],
+    env: { BENCH_PROFILE_FILE: join(dir, 'phase.cpuprofile') },
+    toggle: (pid) => process.kill(pid, 'SIGWINCH'),
+  };
+}
+
 /** The profiles written under bench/results/profiles/<name>/, largest (most samples) first. */
 export function profilesOf(name: string): string[] {
   try {

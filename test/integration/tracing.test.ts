@@ -40,7 +40,7 @@ test('one trace from the caller through the workflow to its activities', async (
     const names = await eventually('the activity spans', () => {
       const inTrace = collector.spans.filter((span) => span.traceId === traceId).map((span) => span.name);
       // The workflow's own run span ends with the workflow, which lives as long as the instance.
-      return ['StartWorkflow:instanceWorkflow', 'StartActivity:applyClaim', 'RunActivity:applyClaim', 'RunActivity:waitForClaimReady', 'RunActivity:projectEvents'].every((name) => inTrace.includes(name))
+      return ['StartWorkflow:instanceWorkflow', 'StartActivity:applyClaim', 'RunActivity:applyClaim', 'RunActivity:waitForClaimReady', 'RunActivity:projectEventsLocally'].every((name) => inTrace.includes(name))
         ? inTrace
         : undefined;
     }, 20_000);

@@ -28,6 +28,9 @@ interface Deadline {
   deadline: number;
 }
 
+interface CreateDbOpsInput { ref: InstanceRef; name: string; cluster: string; spec: DbOpsSpec; operationId: string; timeout: string }
+interface CreateBackupInput { ref: InstanceRef; name: string; cluster: string; operationId: string; managedLifecycle: boolean }
+
 const header = (resource: { apiVersion: string; kind: string }, namespace: string, name: string): CustomObject => ({
   apiVersion: resource.apiVersion,
   kind: resource.kind,
@@ -93,6 +96,52 @@ export function createKubernetesActivities(clients: KubeClients) {
     return { host: field('host'), port: Number(field('port') || 5432), database: field('database'), user: field('username'), secretName };
   }
 
+  async function createDbOps(input: CreateDbOpsInput): Promise<void> {
+    await createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
+  }
+
+  async function waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline): Promise<OperationOutcome> {
+    const result = await wait(SGDBOPS, input.namespace, input.name, input.deadline, (dbops) => {
+      if (isTrue(dbops, 'Completed')) return { status: 'completed' as const };
+      const failed = conditionOf(dbops, 'Failed');
+      if (failed?.status === 'True') return { status: 'failed' as const, reason: failed.reason ?? 'OperationFailed', message: failed.message ?? 'the operation failed' };
+      return undefined;
+    });
+    if (!result.done) {
+      return { status: 'failed', reason: 'OperationTimedOut', message: `SGDbOps ${input.name} did not finish before claimflow's deadline` };
+    }
+    if (result.value.status === 'failed') return result.value;
+    const cluster = await readOrUndefined(clients, header(SGCLUSTER, input.namespace, input.cluster));
+    const spec = cluster?.spec as { postgres?: { version?: string } } | undefined;
+    const security = cluster?.status?.securityUpgrade as { patchLevel?: number } | undefined;
+    return { status: 'completed', version: spec?.postgres?.version ?? '', patchLevel: security?.patchLevel ?? 0 };
+  }
+
+  async function createBackup(input: CreateBackupInput): Promise<void> {
+    await createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
+  }
+
+  async function waitForBackup(input: { namespace: string; name: string } & Deadline): Promise<BackupOutcome> {
+    type Process = { status?: string; failure?: string; timing?: { end?: string; stored?: string } };
+    type Info = { size?: { uncompressed?: number; compressed?: number }; postgresVersion?: string };
+    const result = await wait(SGBACKUP, input.namespace, input.name, input.deadline, (backup) => {
+      const process = backup?.status?.process as Process | undefined;
+      if (process?.status === 'Completed' || process?.status === 'Failed') return { backup: backup!, process };
+      return undefined;
+    });
+    if (!result.done) return { status: 'failed', reason: 'BackupTimedOut', message: `SGBackup ${input.name} did not finish before claimflow's deadline` };
+    const { backup, process } = result.value;
+    if (process.status === 'Failed') return { status: 'failed', reason: 'BackupFailed', message: process.failure ?? 'the backup failed' };
+    const info = (backup.status?.backupInformation ?? {}) as Info;
+    return {
+      status: 'completed',
+      sizeBytes: info.size?.uncompressed ?? 0,
+      compressedBytes: info.size?.compressed ?? 0,
+      postgresVersion: info.postgresVersion ?? '',
+      completedAt: process.timing?.stored ?? process.timing?.end ?? new Date().toISOString(),
+    };
+  }
+
   return {
     async applyClaim(input: { ref: InstanceRef; parameters: ClaimParameters }): Promise<{ generation: number }> {
       await ensureNamespace(input.ref.namespace);
@@ -119,50 +168,25 @@ export function createKubernetesActivities(clients: KubeClients) {
       return { pendingRestart: result.done };
     },
 
-    async createDbOps(input: { ref: InstanceRef; name: string; cluster: string; spec: DbOpsSpec; operationId: string; timeout: string }): Promise<void> {
-      await createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
+    createDbOps,
+    waitForDbOps,
+
+    /**
+     * Creates the SGDbOps (or adopts this operation's) and waits for it to finish: one activity
+     * where two cost the server a task and three events more (a retry adopts and waits again).
+     */
+    async runDbOps(input: CreateDbOpsInput & Deadline): Promise<OperationOutcome> {
+      await createDbOps(input);
+      return waitForDbOps({ namespace: input.ref.namespace, name: input.name, cluster: input.cluster, deadline: input.deadline });
     },
 
-    async waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline): Promise<OperationOutcome> {
-      const result = await wait(SGDBOPS, input.namespace, input.name, input.deadline, (dbops) => {
-        if (isTrue(dbops, 'Completed')) return { status: 'completed' as const };
-        const failed = conditionOf(dbops, 'Failed');
-        if (failed?.status === 'True') return { status: 'failed' as const, reason: failed.reason ?? 'OperationFailed', message: failed.message ?? 'the operation failed' };
-        return undefined;
-      });
-      if (!result.done) {
-        return { status: 'failed', reason: 'OperationTimedOut', message: `SGDbOps ${input.name} did not finish before claimflow's deadline` };
-      }
-      if (result.value.status === 'failed') return result.value;
-      const cluster = await readOrUndefined(clients, header(SGCLUSTER, input.namespace, input.cluster));
-      const spec = cluster?.spec as { postgres?: { version?: string } } | undefined;
-      const security = cluster?.status?.securityUpgrade as { patchLevel?: number } | undefined;
-      return { status: 'completed', version: spec?.postgres?.version ?? '', patchLevel: security?.patchLevel ?? 0 };
-    },
+    createBackup,
+    waitForBackup,
 
-    async createBackup(input: { ref: InstanceRef; name: string; cluster: string; operationId: string; managedLifecycle: boolean }): Promise<void> {
-      await createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
-    },
-
-    async waitForBackup(input: { namespace: string; name: string } & Deadline): Promise<BackupOutcome> {
-      type Process = { status?: string; failure?: string; timing?: { end?: string; stored?: string } };
-      type Info = { size?: { uncompressed?: number; compressed?: number }; postgresVersion?: string };
-      const result = await wait(SGBACKUP, input.namespace, input.name, input.deadline, (backup) => {
-        const process = backup?.status?.process as Process | undefined;
-        if (process?.status === 'Completed' || process?.status === 'Failed') return { backup: backup!, process };
-        return undefined;
-      });
-      if (!result.done) return { status: 'failed', reason: 'BackupTimedOut', message: `SGBackup ${input.name} did not finish before claimflow's deadline` };
-      const { backup, process } = result.value;
-      if (process.status === 'Failed') return { status: 'failed', reason: 'BackupFailed', message: process.failure ?? 'the backup failed' };
-      const info = (backup.status?.backupInformation ?? {}) as Info;
-      return {
-        status: 'completed',
-        sizeBytes: info.size?.uncompressed ?? 0,
-        compressedBytes: info.size?.compressed ?? 0,
-        postgresVersion: info.postgresVersion ?? '',
-        completedAt: process.timing?.stored ?? process.timing?.end ?? new Date().toISOString(),
-      };
+    /** Creates the SGBackup (or adopts this operation's) and waits for it to finish, as runDbOps. */
+    async runBackup(input: CreateBackupInput & Deadline): Promise<BackupOutcome> {
+      await createBackup(input);
+      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline });
     },
 
     async deleteBackup(input: { namespace: string; name: string }): Promise<void> {

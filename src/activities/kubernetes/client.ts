@@ -1,4 +1,6 @@
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import https from 'node:https';
+import tls from 'node:tls';
+import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type RequestContext } from '@kubernetes/client-node';
 import type { CustomObject } from './resources.js';
 import { FIELD_MANAGER } from './resources.js';
 
@@ -15,8 +17,53 @@ export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
   return { kubeConfig, objects: KubernetesObjectApi.makeApiClient(kubeConfig), core: kubeConfig.makeApiClient(CoreV1Api) };
 }
 
+type Credentials = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase'>;
+
+/** client-node reads each credential afresh per request (a Buffer, from a file or the kubeconfig). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b || ((a === undefined || a === null) && (b === undefined || b === null));
+}
+
+const sameCredentials = (a: Credentials, b: Credentials): boolean =>
+  (['ca', 'cert', 'key', 'pfx', 'passphrase'] as const).every((field) => sameValue(a[field], b[field]));
+
+/**
+ * client-node makes a new https.Agent for every request and watch: a TLS context built from the
+ * CA and client key each time, a new connection and a full handshake, no reuse. At fleet scale
+ * that was most of the worker's CPU (BENCHMARKS.md). This config hands every request one
+ * keep-alive agent with one TLS context, made again only when the credentials change (a rotated
+ * client certificate). Proxies and plain HTTP keep client-node's own agents.
+ */
+export class KeepAliveKubeConfig extends KubeConfig {
+  private shared: { credentials: Credentials; agent: https.Agent } | undefined;
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const made = context.getAgent();
+    if (made) context.setAgent(this.sharedAgent(made));
+  }
+
+  // Watches and other fetch-based calls take this path.
+  override async applyToHTTPSOptions(options: https.RequestOptions): Promise<void> {
+    await super.applyToHTTPSOptions(options);
+    if (options.agent instanceof https.Agent) options.agent = this.sharedAgent(options.agent);
+  }
+
+  private sharedAgent<A extends object>(made: A): A | https.Agent {
+    if (!(made instanceof https.Agent) || made.constructor !== https.Agent) return made;
+    const { ca, cert, key, pfx, passphrase, servername, rejectUnauthorized } = (made as https.Agent).options;
+    const credentials: Credentials = { ca, cert, key, pfx, passphrase };
+    if (!this.shared || !sameCredentials(this.shared.credentials, credentials)) {
+      const secureContext = tls.createSecureContext(credentials);
+      this.shared = { credentials, agent: new https.Agent({ keepAlive: true, secureContext, servername, ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }) }) };
+    }
+    return this.shared.agent;
+  }
+}
+
 export function loadKubeConfig(path?: string): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new KeepAliveKubeConfig();
   if (path) kubeConfig.loadFromFile(path);
   else kubeConfig.loadFromDefault();
   return kubeConfig;

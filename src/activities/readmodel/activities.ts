@@ -5,6 +5,11 @@ import { projectEvents, type ProjectionBatch, type ProjectionObserver } from './
 export function createReadModelActivities(pool: Pool, observe?: ProjectionObserver) {
   return {
     projectEvents: (batch: ProjectionBatch) => projectEvents(pool, batch, observe),
+    /**
+     * The same, run as a local activity. A local activity's input stays out of the history and its
+     * result goes in, so it answers with the events: the history stays the instance's event log.
+     */
+    projectEventsLocally: async (batch: ProjectionBatch) => ({ ...(await projectEvents(pool, batch, observe)), events: batch.events }),
   };
 }
 

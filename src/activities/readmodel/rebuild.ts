@@ -7,8 +7,9 @@ import { INSTANCE_WORKFLOW_TYPE, type InstanceWorkflowInput } from '../../workfl
 import { projectEvents, type ProjectionBatch } from './projection.js';
 
 // Rebuilds the read model from Temporal, the source of truth: each run's input (with the state a
-// continued run carried) and the events it handed to the projectEvents activity. Idempotent, so
-// it fills what is missing and never drops events of runs Temporal no longer keeps.
+// continued run carried) and the events it handed to the projection (an activity's input, or a
+// local activity's result). Idempotent, so it fills what is missing and never drops events of
+// runs Temporal no longer keeps.
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -18,6 +19,9 @@ interface InstanceHistory {
   first: { startTime: number; input: InstanceWorkflowInput };
   events: Map<number, InstanceEvent>;
 }
+
+/** The SDK's marker for a completed local activity. */
+export const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 
 const decode = <T>(payload: unknown): T => defaultPayloadConverter.fromPayload(payload as never);
 
@@ -55,9 +59,19 @@ function collect(instances: Map<string, InstanceHistory>, workflowId: string, st
   const instance = instances.get(input.instanceId) ?? { workflowId, first: { startTime, input }, events: new Map<number, InstanceEvent>() };
   if (startTime < instance.first.startTime) instance.first = { startTime, input };
   for (const event of history) {
-    const scheduled = event.activityTaskScheduledEventAttributes;
-    if (scheduled?.activityType?.name !== 'projectEvents' || !scheduled.input?.payloads?.[0]) continue;
-    for (const projected of decode<ProjectionBatch>(scheduled.input.payloads[0]).events) instance.events.set(projected.seq, projected);
+    for (const projected of projectedBy(event)) instance.events.set(projected.seq, projected);
   }
   instances.set(input.instanceId, instance);
+}
+
+/** Events a history event handed to the read model: a projectEvents activity's input, or a local projection's result. */
+function projectedBy(event: HistoryEvent): InstanceEvent[] {
+  const scheduled = event.activityTaskScheduledEventAttributes;
+  if (scheduled?.activityType?.name === 'projectEvents' && scheduled.input?.payloads?.[0]) return decode<ProjectionBatch>(scheduled.input.payloads[0]).events;
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== LOCAL_ACTIVITY_MARKER) return [];
+  const data = marker.details?.data?.payloads?.[0];
+  const result = marker.details?.result?.payloads?.[0];
+  if (!data || !result || decode<{ activity_type?: string }>(data).activity_type !== 'projectEventsLocally') return [];
+  return decode<{ events?: InstanceEvent[] }>(result).events ?? [];
 }

@@ -3,7 +3,7 @@ import { Mutex } from 'async-mutex';
 import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
 import { notificationWorkflow } from '../notifications/workflow.js';
 import { PHASE_ATTRIBUTE } from '../messages.js';
-import type { Proxies } from './activities.js';
+import { runsLocalSteps, type Proxies } from './activities.js';
 
 const SEEN_REQUEST_IDS_KEPT = 1000;
 // Runs recorded before it waited for each projection before taking the next step on the cluster.
@@ -79,7 +79,10 @@ export class InstanceEntity {
         const events = this.pending.splice(0);
         const { instanceId, name } = this.known;
         const summary = `project ${events.map((event) => `#${event.seq} ${event.type}`).join(', ')} of ${name}`;
-        const projected = await this.activities.quick.projectEvents.executeWithOptions({ summary }, [{ instanceId, workflowId: workflowInfo().workflowId, events }]);
+        const batch = { instanceId, workflowId: workflowInfo().workflowId, events };
+        const projected = runsLocalSteps()
+          ? await this.activities.local.projectEventsLocally.executeWithOptions({ summary }, [batch])
+          : await this.activities.quick.projectEvents.executeWithOptions({ summary }, [batch]);
         // Results recorded before `watched` existed leave it out: those runs notified every time.
         if (projected.watched !== false) await this.notify(events);
       }

@@ -4,7 +4,7 @@ import {
   type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/index.js';
 import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
-import type { Proxies } from './activities.js';
+import { localSteps, type Proxies } from './activities.js';
 import type { InstanceEntity } from './entity.js';
 import type { Actor, Operations } from './operations.js';
 
@@ -61,7 +61,7 @@ export class ScheduledWork {
     if (busy) return skip(`the window closed while ${busy} was running`);
 
     this.slot = 'waiting';
-    await this.activities.quick.requestMaintenanceSlot.executeWithOptions({ summary: 'ask the fleet for a maintenance slot' }, [{ requester: workflowInfo().workflowId }]);
+    await localSteps(this.activities).requestMaintenanceSlot.executeWithOptions({ summary: 'ask the fleet for a maintenance slot' }, [{ requester: workflowInfo().workflowId }]);
     const granted = await waitUntil(() => this.slot === 'granted', windowEnd);
     try {
       if (!granted) return await skip('no fleet maintenance slot came free before the window closed (the fleet is at its cap, or maintenance is paused)');
@@ -136,7 +136,7 @@ export class ScheduledWork {
       }
       return;
     }
-    await this.activities.quick.releaseMaintenanceSlot.executeWithOptions({ summary: 'hand the maintenance slot back to the fleet' }, [{ requester }]);
+    await localSteps(this.activities).releaseMaintenanceSlot.executeWithOptions({ summary: 'hand the maintenance slot back to the fleet' }, [{ requester }]);
   }
 
   /** Waits until no operation runs; returns what was still running at the deadline, or null. */

@@ -16,6 +16,9 @@ import { isoDuration } from './settings.js';
 
 const SCHEDULES_PATCH = 'instance-schedules';
 const SCHEDULES_ALONGSIDE_PATCH = 'schedules-alongside-readiness';
+// Runs recorded before each SGBackup and SGDbOps was created and awaited in one activity replay
+// the two activities they took.
+const ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH = 'one-activity-per-cluster-step';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
@@ -213,13 +216,15 @@ export class Operations {
   private async runDbOps(envelope: Actor, name: string, spec: DbOpsSpec, what: string) {
     await this.entity.projectAhead();
     const ref = instanceRef(this.state);
-    await this.activities.quick.createDbOps.executeWithOptions(
-      { summary: `create SGDbOps ${name} (${what})` },
-      [{ ref, name, cluster: ref.instanceName, spec, operationId: envelope.requestId, timeout: isoDuration(this.settings.operationTimeoutMs) }],
-    );
+    const create = { ref, name, cluster: ref.instanceName, spec, operationId: envelope.requestId, timeout: isoDuration(this.settings.operationTimeoutMs) };
+    const deadline = this.deadline(this.settings.operationTimeoutMs);
+    if (patched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)) {
+      return this.activities.waits.runDbOps.executeWithOptions({ summary: `create SGDbOps ${name} (${what}) and wait for it` }, [{ ...create, deadline }]);
+    }
+    await this.activities.quick.createDbOps.executeWithOptions({ summary: `create SGDbOps ${name} (${what})` }, [create]);
     return this.activities.waits.waitForDbOps.executeWithOptions(
       { summary: `wait for SGDbOps ${name} (${what})` },
-      [{ namespace: ref.namespace, name, cluster: ref.instanceName, deadline: this.deadline(this.settings.operationTimeoutMs) }],
+      [{ namespace: ref.namespace, name, cluster: ref.instanceName, deadline }],
     );
   }
 
@@ -228,14 +233,11 @@ export class Operations {
     this.entity.record({ type: 'BackupRequested', ...this.by(envelope), data: { backupName: name, purpose } });
     await this.entity.projectAhead();
     const ref = instanceRef(this.state);
-    await this.activities.quick.createBackup.executeWithOptions(
-      { summary: `create SGBackup ${name} (${purpose})` },
-      [{ ref, name, cluster: ref.instanceName, operationId: envelope.requestId, managedLifecycle: purpose === 'scheduled' }],
-    );
-    const outcome = await this.activities.waits.waitForBackup.executeWithOptions(
-      { summary: `wait for SGBackup ${name} (${purpose})` },
-      [{ namespace: ref.namespace, name, deadline: this.deadline(this.settings.backupTimeoutMs) }],
-    );
+    const create = { ref, name, cluster: ref.instanceName, operationId: envelope.requestId, managedLifecycle: purpose === 'scheduled' };
+    const deadline = this.deadline(this.settings.backupTimeoutMs);
+    const outcome = patched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)
+      ? await this.activities.waits.runBackup.executeWithOptions({ summary: `create SGBackup ${name} (${purpose}) and wait for it` }, [{ ...create, deadline }])
+      : await this.createThenWaitForBackup(create, deadline, purpose);
     if (outcome.status === 'failed') {
       this.entity.record({ type: 'BackupFailed', ...this.by(envelope), data: { backupName: name, purpose, stackgresReason: outcome.reason, message: outcome.message } });
       await this.entity.flush();
@@ -246,6 +248,14 @@ export class Operations {
     else this.entity.record({ type: 'BackupCompleted', ...this.by(envelope), data: { backupName: name, purpose, ...result } });
     await this.entity.projectAhead();
     return { ok: true, name };
+  }
+
+  private async createThenWaitForBackup(create: Parameters<Proxies['quick']['createBackup']>[0], deadline: number, purpose: BackupPurpose) {
+    await this.activities.quick.createBackup.executeWithOptions({ summary: `create SGBackup ${create.name} (${purpose})` }, [create]);
+    return this.activities.waits.waitForBackup.executeWithOptions(
+      { summary: `wait for SGBackup ${create.name} (${purpose})` },
+      [{ namespace: create.ref.namespace, name: create.name, deadline }],
+    );
   }
 
   private async fail(envelope: Actor, operation: 'scale' | 'deprovision', reason: string, message: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { condition, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { scheduledWorkFinishedSignal, type ScheduledRunInput, type ScheduledWorkResult } from '../messages.js';
 
@@ -9,10 +9,16 @@ import { scheduledWorkFinishedSignal, type ScheduledRunInput, type ScheduledWork
 
 const retry = { initialInterval: '1s', maximumInterval: '30s' };
 const { runInstanceMaintenance, runScheduledBackup } = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '30s', retry });
-const { handOverMaintenance, handOverScheduledBackup } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry });
+const handOvers = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry });
+// The hand-over is one call that returns once the instance accepted: run in this workflow's own
+// task, it costs the server no activity and no task of its own.
+const localHandOvers = proxyLocalActivities<Activities>({ startToCloseTimeout: '1m', retry });
 
 // Runs started before it waited inside an activity for the Update's result.
 const HAND_OVER_PATCH = 'scheduled-work-hand-over';
+// Runs started before the hand-over was a local activity replay it as an activity.
+const LOCAL_HAND_OVER_PATCH = 'hand-over-by-local-activity';
+const handOverProxy = () => (patched(LOCAL_HAND_OVER_PATCH) ? localHandOvers : handOvers);
 /** How long past its window a run waits for the instance's report (an upgrade may outlast the window). */
 const REPORT_GRACE_MS = 24 * 60 * 60 * 1000;
 
@@ -34,7 +40,7 @@ export async function maintenanceRunWorkflow(input: ScheduledRunInput): Promise<
   const options = { summary: `maintenance of ${input.tenant}/${input.name}, window until ${windowEndsAt}` };
   const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: `schedule:${input.trigger}`, trigger: input.trigger, windowEndsAt } };
   if (!patched(HAND_OVER_PATCH)) return runInstanceMaintenance.executeWithOptions(options, [args]);
-  return handOverAndWait(() => handOverMaintenance.executeWithOptions(options, [args]), runId, input.windowMs);
+  return handOverAndWait(() => handOverProxy().handOverMaintenance.executeWithOptions(options, [args]), runId, input.windowMs);
 }
 
 export async function scheduledBackupWorkflow(input: ScheduledRunInput): Promise<ScheduledWorkResult> {
@@ -43,5 +49,5 @@ export async function scheduledBackupWorkflow(input: ScheduledRunInput): Promise
   const options = { summary: `scheduled backup of ${input.tenant}/${input.name}` };
   const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: 'schedule:backup', notAfter } };
   if (!patched(HAND_OVER_PATCH)) return runScheduledBackup.executeWithOptions(options, [args]);
-  return handOverAndWait(() => handOverScheduledBackup.executeWithOptions(options, [args]), runId, input.windowMs);
+  return handOverAndWait(() => handOverProxy().handOverScheduledBackup.executeWithOptions(options, [args]), runId, input.windowMs);
 }
