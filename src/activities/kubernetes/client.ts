@@ -31,9 +31,9 @@ const sameCredentials = (a: Credentials, b: Credentials): boolean =>
 /**
  * client-node makes a new https.Agent for every request and watch: a TLS context built from the
  * CA and client key each time, a new connection and a full handshake, no reuse. At fleet scale
- * that was most of the worker's CPU (BENCHMARKS.md). This config hands every request one
- * keep-alive agent with one TLS context, made again only when the credentials change (a rotated
- * client certificate). Proxies and plain HTTP keep client-node's own agents.
+ * that was the largest share of the worker's main thread (BENCHMARKS.md). This config hands
+ * every request one keep-alive agent with one TLS context, made again only when the credentials
+ * change (a rotated client certificate). Proxies and plain HTTP keep client-node's own agents.
  */
 export class KeepAliveKubeConfig extends KubeConfig {
   private shared: { credentials: Credentials; agent: https.Agent } | undefined;
