@@ -45,9 +45,8 @@ async function tasksOfOneMaintenance(client: Client, member: FleetMember, since:
 
 /**
  * The server's ceiling for the same work: n workflows of as many no-op activities (and local
- * ones) each as one maintenance ran, at
- * most `cap` running at once, on a no-op worker. No simulator delays: what is left is Temporal's
- * own time for that many tasks at that concurrency.
+ * ones) each as one maintenance ran, at most `cap` running at once, on a no-op worker. No
+ * simulator delays: what is left is Temporal's own time for that many tasks at that concurrency.
  */
 async function fleetCeiling(client: Client, n: number, cap: number, steps: { activities: number; localActivities: number }): Promise<{ wallSeconds: number; eachMs: ReturnType<typeof summarize> }> {
   const ids = Array.from({ length: n }, (_, i) => `noop-fleet-${i}`);

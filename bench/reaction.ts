@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { CLAIM } from '../src/activities/kubernetes/resources.js';
 import { onCleanup, sleep } from './lib/cleanup.js';
 import { fleet } from './lib/fleet.js';
-import { localActivityOf } from './lib/history.js';
+import { localActivityType } from './lib/history.js';
 import { installPhaseMarks, phaseMarks } from './lib/marks.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -112,7 +112,7 @@ async function breakdown(client: Client, workflowId: string, claimReadyAt: numbe
   };
   // Since the local-steps patch the projection runs as a local activity inside the workflow task
   // that saw the wait complete: no started event of its own to split at.
-  if (events.some((e) => localActivityOf(e)?.activityType === 'projectEventsLocally')) {
+  if (events.some((e) => localActivityType(e) === 'projectEventsLocally')) {
     return { ...steps, 'wait completed -> read model COMMIT (local projection)': readModelAt - readyForUs };
   }
   const projectStarted = startedAt('projectEvents');
