@@ -1,13 +1,13 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
+import type { HistoryEvent } from './history.js';
 import { summarize } from './report.js';
 
 // Where a fleet slot's hand-over spends its time, read from the coordinator's histories (every
 // run of its continue-as-new chain) and the instances' maintenance times: from a run's end to the
 // next run's start, leg by leg.
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 type Payloads = NonNullable<HistoryEvent['workflowExecutionSignaledEventAttributes']>['input'];
 
 export interface SlotHolder {

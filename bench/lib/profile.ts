@@ -19,7 +19,7 @@ export function cpuProfileFlags(name: string): string[] {
 
 /**
  * Node flags and env that let `toggle()` profile one phase of a process's main thread
- * (bench/lib/profile-on-signal.ts); the profile lands in bench/results/profiles/<name>/.
+ * (bench/lib/profile-on-signal.mjs); the profile lands in bench/results/profiles/<name>/.
  */
 export function phaseProfile(name: string): { nodeFlags: string[]; env: Record<string, string>; toggle: (pid: number) => void } {
   const dir = join(PROFILE_DIR, name);

@@ -68,10 +68,14 @@ function collect(instances: Map<string, InstanceHistory>, workflowId: string, st
 function projectedBy(event: HistoryEvent): InstanceEvent[] {
   const scheduled = event.activityTaskScheduledEventAttributes;
   if (scheduled?.activityType?.name === 'projectEvents' && scheduled.input?.payloads?.[0]) return decode<ProjectionBatch>(scheduled.input.payloads[0]).events;
-  const marker = event.markerRecordedEventAttributes;
-  if (marker?.markerName !== LOCAL_ACTIVITY_MARKER) return [];
-  const data = marker.details?.data?.payloads?.[0];
-  const result = marker.details?.result?.payloads?.[0];
-  if (!data || !result || decode<{ activity_type?: string }>(data).activity_type !== 'projectEventsLocally') return [];
+  const result = event.markerRecordedEventAttributes?.details?.result?.payloads?.[0];
+  if (!result || localActivityType(event) !== 'projectEventsLocally') return [];
   return decode<{ events?: InstanceEvent[] }>(result).events ?? [];
+}
+
+/** The type of the local activity a history event records (from its marker's data); undefined for other events. */
+export function localActivityType(event: HistoryEvent): string | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  const data = marker?.markerName === LOCAL_ACTIVITY_MARKER ? marker.details?.data?.payloads?.[0] : undefined;
+  return data ? decode<{ activity_type?: string }>(data).activity_type : undefined;
 }
