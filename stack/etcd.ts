@@ -2,7 +2,7 @@
 // dir so objects survive `down`/`up` on the developer stack.
 import { join } from 'node:path';
 import { etcdUrl, paths, type StackConfig } from './config.js';
-import { cleanEnv } from './util.js';
+import { goServerEnv } from './util.js';
 import type { Supervised } from './supervise.js';
 
 export function etcdComponent(config: StackConfig): Supervised {
@@ -30,7 +30,7 @@ export function etcdComponent(config: StackConfig): Supervised {
         // A throwaway test stack has nothing worth an fsync; the developer stack keeps its data safe.
         ...(config.ephemeral ? ['--unsafe-no-fsync'] : []),
       ],
-      env: cleanEnv(),
+      env: goServerEnv(),
       cwd: config.stateDir,
     }),
     healthy: async () => {

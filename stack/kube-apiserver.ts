@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { apiserverUrl, etcdUrl, type StackConfig } from './config.js';
 import { adminTls, type Pki } from './pki.js';
 import type { Supervised } from './supervise.js';
-import { cleanEnv } from './util.js';
+import { goServerEnv } from './util.js';
 
 export function apiserverComponent(config: StackConfig, pki: Pki): Supervised {
   return {
@@ -39,7 +39,7 @@ export function apiserverComponent(config: StackConfig, pki: Pki): Supervised {
         // rejects (loopback), every 10s in the log. Nothing here routes to it: skip reconciling.
         '--endpoint-reconciler-type=none',
       ],
-      env: cleanEnv(),
+      env: goServerEnv(),
       cwd: config.stateDir,
     }),
     healthy: () => apiserverReady(config, pki),

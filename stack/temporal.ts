@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { paths, temporalAddress, type StackConfig } from './config.js';
 import type { Supervised } from './supervise.js';
-import { cleanEnv, run, StackError, waitFor } from './util.js';
+import { cleanEnv, goServerEnv, run, StackError, waitFor } from './util.js';
 
 export const SEARCH_ATTRIBUTES = ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase'] as const;
 
@@ -44,7 +44,7 @@ export function temporalComponent(config: StackConfig): Supervised {
         '--dynamic-config-value', `worker.perNamespaceWorkerOptions=${JSON.stringify(SCHEDULER_WORKER_OPTIONS)}`,
         '--log-level', 'warn',
       ],
-      env: cliEnv(),
+      env: goServerEnv(),
       cwd: config.stateDir,
     }),
     healthy: async () => (await temporalHealthy(config)) && (config.ports.temporalUi === undefined || (await uiAnswers(config))),

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { InstanceSpec, defaultMaintenanceWindow, workflowIdFor } from '../../src/domain/index.js';
-import { INSTANCE_ATTRIBUTE, INSTANCE_WORKFLOW_TYPE, PHASE_ATTRIBUTE, TENANT_ATTRIBUTE, type InstanceWorkflowInput, type LifecycleSettings } from '../../src/workflows/messages.js';
+import { INSTANCE_WORKFLOW_TYPE, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../../src/workflows/messages.js';
 import type { LoadResult, PlannedRequest } from '../loadgen.js';
 import { runLoadProcess } from './load.js';
 import { countPhase } from './marks.js';
@@ -62,11 +62,7 @@ export async function startInstancesDirect(client: Client, taskQueue: string, me
       workflowId: workflowIdFor(m.tenant, m.name),
       taskQueue,
       args: [input],
-      typedSearchAttributes: [
-        { key: TENANT_ATTRIBUTE, value: m.tenant },
-        { key: INSTANCE_ATTRIBUTE, value: m.name },
-        { key: PHASE_ATTRIBUTE, value: 'provisioning' },
-      ],
+      typedSearchAttributes: initialInstanceSearchAttributes(m.tenant, m.name),
     });
   });
 }

@@ -6,7 +6,7 @@ import type { Payload } from '@temporalio/common';
 import { configureFleet, fleetStatus, type FleetTarget } from '../clients/fleet.js';
 import { workflowIdFor, type CommandEnvelope, type InstanceState } from '../domain/index.js';
 import {
-  INSTANCE_ATTRIBUTE, INSTANCE_WORKFLOW_TYPE, PHASE_ATTRIBUTE, TENANT_ATTRIBUTE, commandUpdates, maintenanceScheduleId, stateQuery,
+  INSTANCE_WORKFLOW_TYPE, commandUpdates, initialInstanceSearchAttributes, maintenanceScheduleId, stateQuery,
   type FleetStatus, type InstanceWorkflowInput,
 } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
@@ -58,11 +58,7 @@ export class InstanceCommands {
           workflowId,
           taskQueue: this.taskQueue,
           args: [input],
-          typedSearchAttributes: [
-            { key: TENANT_ATTRIBUTE, value: input.tenant },
-            { key: INSTANCE_ATTRIBUTE, value: input.spec.name },
-            { key: PHASE_ATTRIBUTE, value: 'provisioning' },
-          ],
+          typedSearchAttributes: initialInstanceSearchAttributes(input.tenant, input.spec.name),
           // A deleted instance's workflow has completed: its name may be used again.
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           workflowIdConflictPolicy: 'FAIL',

@@ -1,4 +1,4 @@
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Command, CommandEnvelope, InstanceState, MaintenanceRequest, ResolvedSpec, ScheduledBackupRequest } from '../domain/index.js';
 
@@ -10,6 +10,13 @@ export const INSTANCE_WORKFLOW_TYPE = 'instanceWorkflow';
 export const TENANT_ATTRIBUTE = defineSearchAttributeKey('ClaimflowTenant', SearchAttributeType.KEYWORD);
 export const INSTANCE_ATTRIBUTE = defineSearchAttributeKey('ClaimflowInstance', SearchAttributeType.KEYWORD);
 export const PHASE_ATTRIBUTE = defineSearchAttributeKey('ClaimflowPhase', SearchAttributeType.KEYWORD);
+
+/** What an instance's workflow starts with; the workflow upserts the phase only when it changes. */
+export const initialInstanceSearchAttributes = (tenant: string, name: string): SearchAttributePair[] => [
+  { key: TENANT_ATTRIBUTE, value: tenant },
+  { key: INSTANCE_ATTRIBUTE, value: name },
+  { key: PHASE_ATTRIBUTE, value: 'provisioning' },
+];
 
 /** Durations the workflow waits for the cluster; injectable so tests run in seconds. */
 export interface LifecycleSettings {

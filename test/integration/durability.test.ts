@@ -145,6 +145,15 @@ describe('replay', () => {
     await instance.handle.result();
     const history = await instance.handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
+    // Each patch asked costs a marker and a visibility write: a new run asks only its baseline.
+    const patchMarkers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch') ?? [];
+    assert.equal(patchMarkers.length, 1, 'one patch marker (the baseline of the patch set)');
+    // The phase the API set at start is not upserted again; later phases are.
+    const phases = history.events?.flatMap((event) => {
+      const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.ClaimflowPhase;
+      return field?.data ? [JSON.parse(Buffer.from(field.data).toString())] : [];
+    });
+    assert.deepEqual(phases, ['ready', 'deprovisioning', 'deleted']);
     // RECORD_HISTORY=<name> npm test -- test/integration/durability.test.ts records this history
     // as test/fixtures/histories/<name>.binpb for test/unit/replay.test.ts. A new name for each
     // generation: older fixtures stay, so every generation keeps replaying.

@@ -6,7 +6,7 @@ import { readEnv } from '../../src/config/env.js';
 import { defaultMaintenanceWindow, tenantNamespace, workflowIdFor, type Command, type InstanceSpecInput, type InstanceState } from '../../src/domain/index.js';
 import { InstanceSpec } from '../../src/domain/index.js';
 import { bundleClaimflowWorkflows, createClaimflowWorker } from '../../src/worker/create-worker.js';
-import { commandUpdates, stateQuery, INSTANCE_ATTRIBUTE, TENANT_ATTRIBUTE, type CommandAccepted, type LifecycleSettings } from '../../src/workflows/messages.js';
+import { commandUpdates, initialInstanceSearchAttributes, stateQuery, type CommandAccepted, type LifecycleSettings } from '../../src/workflows/messages.js';
 import { instanceWorkflow } from '../../src/workflows/index.js';
 import { testEnv, uniqueName } from './env.js';
 
@@ -109,7 +109,7 @@ export async function startInstance(
       tenant, instanceId, requestId: randomUUID(), actor: `${tenant}:test`, settings,
       spec: { ...parsed, maintenanceWindow: parsed.maintenanceWindow ?? defaultMaintenanceWindow(tenant, name) },
     }],
-    typedSearchAttributes: [{ key: TENANT_ATTRIBUTE, value: tenant }, { key: INSTANCE_ATTRIBUTE, value: name }],
+    typedSearchAttributes: initialInstanceSearchAttributes(tenant, name),
   });
   return { tenant, name, namespace: tenantNamespace(tenant), instanceId, handle };
 }

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
-  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, slotGrantedSignal,
+  FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal,
   type FleetInput, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
@@ -124,6 +124,19 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
     },
 
     releaseMaintenanceSlot: (input: { requester: string }): Promise<void> => slotReleases.add(input.requester),
+
+    /**
+     * Tells a schedule's run how its work went. The instance sent this as a signal of its own, and
+     * the server then wrote two events and gave the instance one more workflow task per run; from a
+     * local activity it is one marker. A run that is gone (terminated) has nobody left to tell.
+     */
+    async reportScheduledWork(input: { runId: string; result: ScheduledWorkResult }): Promise<void> {
+      try {
+        await client.workflow.getHandle(input.runId).signal(scheduledWorkFinishedSignal, input.result);
+      } catch (error) {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    },
 
     /** Runs started before hand-over existed wait here for the Update's result. */
     runInstanceMaintenance: (input: { workflowId: string; request: MaintenanceRequest }) =>

@@ -1,6 +1,7 @@
-import { patched, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import type { LifecycleSettings } from '../messages.js';
+import { instancePatched } from './patches.js';
 
 // Three kinds of activity: quick API calls, retried with backoff; waits on the cluster, which
 // heartbeat so a dead worker's wait is handed to another worker within the heartbeat timeout; and
@@ -27,7 +28,7 @@ export type Proxies = ReturnType<typeof proxies>;
 const LOCAL_STEPS_PATCH = 'local-steps';
 
 export function runsLocalSteps(): boolean {
-  return patched(LOCAL_STEPS_PATCH);
+  return instancePatched(LOCAL_STEPS_PATCH);
 }
 
 /** The proxy this run's local steps go through. */

@@ -1,9 +1,10 @@
-import { ParentClosePolicy, patched, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
 import { notificationWorkflow } from '../notifications/workflow.js';
 import { PHASE_ATTRIBUTE } from '../messages.js';
 import { runsLocalSteps, type Proxies } from './activities.js';
+import { instancePatched } from './patches.js';
 
 const SEEN_REQUEST_IDS_KEPT = 1000;
 // Runs recorded before it waited for each projection before taking the next step on the cluster.
@@ -47,8 +48,14 @@ export class InstanceEntity {
     const phaseBefore = this.current?.phase;
     this.current = reduce(this.current, stamped);
     this.pending.push(stamped);
-    if (this.current.phase !== phaseBefore) upsertSearchAttributes([{ key: PHASE_ATTRIBUTE, value: this.current.phase }]);
+    if (this.current.phase !== phaseBefore && this.phaseAttributeDiffers()) upsertSearchAttributes([{ key: PHASE_ATTRIBUTE, value: this.current.phase }]);
     return stamped;
+  }
+
+  /** The API starts the workflow with the phase `provisioning` already set: no upsert repeats it. */
+  private phaseAttributeDiffers(): boolean {
+    if (!instancePatched('phase-upsert-only-when-it-differs')) return true;
+    return workflowInfo().typedSearchAttributes.get(PHASE_ATTRIBUTE) !== this.current?.phase;
   }
 
   /**
@@ -58,7 +65,7 @@ export class InstanceEntity {
    * that ends the operation awaits `flush()`, which waits for these as well.
    */
   async projectAhead(): Promise<void> {
-    if (!patched(PROJECTION_ALONGSIDE_PATCH)) return this.flush();
+    if (!instancePatched(PROJECTION_ALONGSIDE_PATCH)) return this.flush();
     const projecting = this.projectPending();
     // Not lost: the next flush() awaits it and throws its error.
     projecting.catch(() => undefined);
@@ -92,7 +99,7 @@ export class InstanceEntity {
   /** Hands notable events to a delivery workflow of their own; the instance does not wait for it. */
   private async notify(events: InstanceEvent[]): Promise<void> {
     const notable = events.filter((event) => topicOf(event.type));
-    if (notable.length === 0 || !patched('notifications')) return;
+    if (notable.length === 0 || !instancePatched('notifications')) return;
     const { instanceId, tenant, name } = this.known;
     await startChild(notificationWorkflow, {
       workflowId: `notify/${instanceId}/${notable[0]!.seq}`,

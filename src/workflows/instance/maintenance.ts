@@ -1,4 +1,4 @@
-import { condition, getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
 import {
   planMaintenance, tenantNamespace,
   type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
@@ -7,6 +7,7 @@ import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../
 import { localSteps, type Proxies } from './activities.js';
 import type { InstanceEntity } from './entity.js';
 import type { Actor, Operations } from './operations.js';
+import { instancePatched } from './patches.js';
 
 // Runs recorded before it released the slot through an activity, after the last projection.
 const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
@@ -85,7 +86,7 @@ export class ScheduledWork {
       const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
       this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
       // The cluster work is done: the next instance may start while this one is projected.
-      if (patched(SLOT_SIGNAL_PATCH)) await this.handBackSlot();
+      if (instancePatched(SLOT_SIGNAL_PATCH)) await this.handBackSlot();
       await this.entity.flush();
       return { runId, status: 'completed', detail: summary };
     } finally {
@@ -128,7 +129,7 @@ export class ScheduledWork {
 
   private async releaseSlot(): Promise<void> {
     const requester = workflowInfo().workflowId;
-    if (this.fleetWorkflowId && !patched(SLOT_RELEASE_ACTIVITY_PATCH) && patched(SLOT_SIGNAL_PATCH)) {
+    if (this.fleetWorkflowId && !instancePatched(SLOT_RELEASE_ACTIVITY_PATCH) && instancePatched(SLOT_SIGNAL_PATCH)) {
       try {
         await getExternalWorkflowHandle(this.fleetWorkflowId).signal(releaseSlotSignal, { requester });
       } catch {

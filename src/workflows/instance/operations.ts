@@ -2,13 +2,14 @@ import {
   backupName, dbOpsName, majorOf,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
 } from '../../domain/index.js';
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
 import type { LifecycleSettings } from '../messages.js';
 import type { Proxies } from './activities.js';
 import { claimParameters, instanceRef } from './claim.js';
 import type { InstanceEntity } from './entity.js';
 import { isoDuration } from './settings.js';
+import { instancePatched } from './patches.js';
 
 // Each operation as the steps a platform engineer would take by hand, each step an event.
 // Rule that keeps validators honest: the first thing every operation does, before any await, is
@@ -63,7 +64,7 @@ export class Operations {
     // Ready means maintained: the schedules exist before the instance is announced. They are made
     // while the cluster comes up, so nothing stands between the claim's Ready and ours (the
     // instance refuses scheduled work until then). Histories from before run the two in turn.
-    const alongside = patched(SCHEDULES_ALONGSIDE_PATCH);
+    const alongside = instancePatched(SCHEDULES_ALONGSIDE_PATCH);
     const [readiness] = alongside ? await Promise.all([waitForReady(), this.upsertSchedules()]) : [await waitForReady()];
     if (readiness.ready) {
       if (!alongside) await this.upsertSchedules();
@@ -155,7 +156,7 @@ export class Operations {
   /** Maintenance and backup schedules follow the instance's window and backup policy. */
   private async upsertSchedules(): Promise<void> {
     // Instances provisioned before schedules existed replay without them.
-    if (!patched(SCHEDULES_PATCH)) return;
+    if (!instancePatched(SCHEDULES_PATCH)) return;
     const { tenant, name, spec } = this.state;
     const window = spec.maintenanceWindow;
     await this.activities.quick.upsertInstanceSchedules.executeWithOptions(
@@ -192,7 +193,7 @@ export class Operations {
     );
     if (!gone) return this.fail(envelope, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
     this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
-    if (patched(SCHEDULES_PATCH)) {
+    if (instancePatched(SCHEDULES_PATCH)) {
       await this.entity.projectAhead();
       await this.deleteSchedules();
     }
@@ -218,7 +219,7 @@ export class Operations {
     const ref = instanceRef(this.state);
     const create = { ref, name, cluster: ref.instanceName, spec, operationId: envelope.requestId, timeout: isoDuration(this.settings.operationTimeoutMs) };
     const deadline = this.deadline(this.settings.operationTimeoutMs);
-    if (patched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)) {
+    if (instancePatched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)) {
       return this.activities.waits.runDbOps.executeWithOptions({ summary: `create SGDbOps ${name} (${what}) and wait for it` }, [{ ...create, deadline }]);
     }
     await this.activities.quick.createDbOps.executeWithOptions({ summary: `create SGDbOps ${name} (${what})` }, [create]);
@@ -235,7 +236,7 @@ export class Operations {
     const ref = instanceRef(this.state);
     const create = { ref, name, cluster: ref.instanceName, operationId: envelope.requestId, managedLifecycle: purpose === 'scheduled' };
     const deadline = this.deadline(this.settings.backupTimeoutMs);
-    const outcome = patched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)
+    const outcome = instancePatched(ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH)
       ? await this.activities.waits.runBackup.executeWithOptions({ summary: `create SGBackup ${name} (${purpose}) and wait for it` }, [{ ...create, deadline }])
       : await this.createThenWaitForBackup(create, deadline, purpose);
     if (outcome.status === 'failed') {

@@ -1,4 +1,4 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseScheduledWork, type Command } from '../../domain/index.js';
 import {
   commandUpdates, maintenanceUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
@@ -9,6 +9,7 @@ import { InstanceEntity } from './entity.js';
 import { ScheduledWork } from './maintenance.js';
 import { Operations } from './operations.js';
 import { resolveSettings } from './settings.js';
+import { instancePatched } from './patches.js';
 
 /**
  * One database instance, from request to deletion. Its history is the instance's event log;
@@ -81,7 +82,9 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       const result = await work(request);
       await entity.flush();
       // The run workflow (its id is the run id) waits for this report rather than for the Update.
-      if (patched('report-scheduled-work')) {
+      if (instancePatched('report-by-local-activity')) {
+        await activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${request.runId}` }, [{ runId: request.runId, result }]);
+      } else if (instancePatched('report-scheduled-work')) {
         await getExternalWorkflowHandle(request.runId).signal(scheduledWorkFinishedSignal, result).catch(() => undefined);
       }
       return result;

@@ -1,6 +1,7 @@
-import { condition, patched, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { scheduledWorkFinishedSignal, type ScheduledRunInput, type ScheduledWorkResult } from '../messages.js';
+import { patchSet } from '../patch-set.js';
 
 // Started by each instance's Temporal Schedules. Each run hands its work to the instance's own
 // workflow (which owns the instance's one-operation-at-a-time rule) and reports how it went, so the
@@ -18,7 +19,9 @@ const localHandOvers = proxyLocalActivities<Activities>({ startToCloseTimeout: '
 const HAND_OVER_PATCH = 'scheduled-work-hand-over';
 // Runs started before the hand-over was a local activity replay it as an activity.
 const LOCAL_HAND_OVER_PATCH = 'hand-over-by-local-activity';
-const handOverProxy = () => (patched(LOCAL_HAND_OVER_PATCH) ? localHandOvers : handOvers);
+// Every run is new, so each asked both patches (two markers, two visibility writes): now one.
+const runPatched = patchSet('scheduled-run-patches-2026-11', [HAND_OVER_PATCH, LOCAL_HAND_OVER_PATCH]);
+const handOverProxy = () => (runPatched(LOCAL_HAND_OVER_PATCH) ? localHandOvers : handOvers);
 /** How long past its window a run waits for the instance's report (an upgrade may outlast the window). */
 const REPORT_GRACE_MS = 24 * 60 * 60 * 1000;
 
@@ -39,7 +42,7 @@ export async function maintenanceRunWorkflow(input: ScheduledRunInput): Promise<
   const windowEndsAt = new Date(Date.now() + input.windowMs).toISOString();
   const options = { summary: `maintenance of ${input.tenant}/${input.name}, window until ${windowEndsAt}` };
   const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: `schedule:${input.trigger}`, trigger: input.trigger, windowEndsAt } };
-  if (!patched(HAND_OVER_PATCH)) return runInstanceMaintenance.executeWithOptions(options, [args]);
+  if (!runPatched(HAND_OVER_PATCH)) return runInstanceMaintenance.executeWithOptions(options, [args]);
   return handOverAndWait(() => handOverProxy().handOverMaintenance.executeWithOptions(options, [args]), runId, input.windowMs);
 }
 
@@ -48,6 +51,6 @@ export async function scheduledBackupWorkflow(input: ScheduledRunInput): Promise
   const notAfter = new Date(Date.now() + input.windowMs).toISOString();
   const options = { summary: `scheduled backup of ${input.tenant}/${input.name}` };
   const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: 'schedule:backup', notAfter } };
-  if (!patched(HAND_OVER_PATCH)) return runScheduledBackup.executeWithOptions(options, [args]);
+  if (!runPatched(HAND_OVER_PATCH)) return runScheduledBackup.executeWithOptions(options, [args]);
   return handOverAndWait(() => handOverProxy().handOverScheduledBackup.executeWithOptions(options, [args]), runId, input.windowMs);
 }
