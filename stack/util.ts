@@ -105,18 +105,18 @@ export function logTail(file: string, lines = 15): string {
   return text.map((l) => `    ${l}`).join('\n');
 }
 
-/** The environment minus variables that would silently redirect a client CLI elsewhere. */
 /**
  * The Go servers' garbage collector ran at its default pace (GOGC=100) and took 12-15 % of
  * Temporal's and kube-apiserver's CPU in a fleet maintenance profile (BENCHMARKS.md). Collecting at
  * five times the live heap instead of twice trades memory, which this machine has, for CPU, which
  * it has not. A GOGC in the user's environment still wins.
  */
-export const GO_SERVER_GOGC = '400';
+const GO_SERVER_GOGC = '400';
 
 /** The environment of a Go server of the stack: cleanEnv() plus its collector's pace. */
 export const goServerEnv = (): NodeJS.ProcessEnv => cleanEnv({ GOGC: process.env.GOGC ?? GO_SERVER_GOGC });
 
+/** The environment minus variables that would silently redirect a client CLI elsewhere. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
