@@ -1,6 +1,7 @@
 // 4. Projection: events per second into the read model through the real projectEvents function
-// (one transaction per batch: lock the row, fold with the reducer, upsert instance, event,
-// operation, backup), batched as the workflow's flushes send them, with the worker's pool size
+// (per batch: read the row's state, fold with the reducer, write instance, events, operations,
+// backups and maintenance runs in one conditional statement), batched as the workflow's flushes
+// send them, with the worker's pool size
 // and many instances at once. Ceiling in the same run on the same PostgreSQL: the same events as
 // a plain batched INSERT (1,000 rows per statement) into a table shaped like instance_events.
 import pg from 'pg';

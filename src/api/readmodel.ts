@@ -117,11 +117,12 @@ export class ReadModel {
    * its history, backups and final operation stay readable after a delete).
    */
   async findInstance(tenant: string, name: string): Promise<InstanceRecord | undefined> {
-    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>(
-      `SELECT instance_id, workflow_id, state FROM instances WHERE tenant = $1 AND name = $2
+    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>({
+      name: 'claimflow-find-instance',
+      text: `SELECT instance_id, workflow_id, state FROM instances WHERE tenant = $1 AND name = $2
        ORDER BY (phase <> 'deleted') DESC, created_at DESC, instance_id DESC LIMIT 1`,
-      [tenant, name],
-    );
+      values: [tenant, name],
+    });
     const row = rows[0];
     return row ? { instanceId: row.instance_id, workflowId: row.workflow_id, state: row.state } : undefined;
   }
@@ -129,24 +130,30 @@ export class ReadModel {
   async listInstances(filter: ListFilter): Promise<InstanceRecord[]> {
     const conditions = ['tenant = $1'];
     const values: unknown[] = [filter.tenant];
-    const add = (sql: (placeholder: string) => string, value: unknown) => {
+    // Which filters a page uses names its prepared statement: a handful of shapes, each parsed
+    // once per pooled connection.
+    const shape: string[] = [];
+    const add = (key: string, sql: (placeholder: string) => string, value: unknown) => {
       values.push(value);
       conditions.push(sql(`$${values.length}`));
+      shape.push(key);
     };
-    if (filter.phase) add((p) => `phase = ${p}`, filter.phase);
+    if (filter.phase) add('phase', (p) => `phase = ${p}`, filter.phase);
     else conditions.push(`phase <> 'deleted'`);
-    if (filter.size) add((p) => `size = ${p}`, filter.size);
-    if (filter.version) add((p) => `version = ${p}`, filter.version);
+    if (filter.size) add('size', (p) => `size = ${p}`, filter.size);
+    if (filter.version) add('version', (p) => `version = ${p}`, filter.version);
     if (filter.after) {
       values.push(filter.after[0], filter.after[1]);
       conditions.push(`(name, instance_id) > ($${values.length - 1}, $${values.length})`);
+      shape.push('after');
     }
     values.push(filter.limit);
-    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>(
-      `SELECT instance_id, workflow_id, state FROM instances WHERE ${conditions.join(' AND ')}
+    const { rows } = await this.pool.query<{ instance_id: string; workflow_id: string; state: InstanceState }>({
+      name: ['claimflow-list-instances', ...shape].join('-'),
+      text: `SELECT instance_id, workflow_id, state FROM instances WHERE ${conditions.join(' AND ')}
        ORDER BY name, instance_id LIMIT $${values.length}`,
       values,
-    );
+    });
     return rows.map((row) => ({ instanceId: row.instance_id, workflowId: row.workflow_id, state: row.state }));
   }
 

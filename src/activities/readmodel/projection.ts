@@ -1,9 +1,15 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { reduce, topicOf, type InstanceEvent, type InstanceState } from '../../domain/index.js';
+import { PROJECT_EVENTS, READ_STATE, WATCHED, projectionParameters, type ProjectionRows } from './projection-statement.js';
 
 // Projects an instance's events into the read model with the domain reducer. Idempotent on
 // (instance, seq): a retried activity, a replayed batch or a rebuild skips what is already there,
 // and a gap is refused (retried) rather than written out of order.
+//
+// Two round trips: read the row's state, then one statement writes everything the batch changed,
+// on the condition that the row is still at the state that was read. A concurrent writer (a
+// rebuild next to the live projection) makes the condition fail and the batch is folded again on
+// what it wrote. A transaction with a row lock took six to nine round trips (BENCHMARKS.md).
 
 export interface ProjectionBatch {
   instanceId: string;
@@ -15,7 +21,7 @@ export interface ProjectionBatch {
 
 export class ProjectionGapError extends Error {}
 
-/** Told about each newly projected event once its transaction has committed. */
+/** Told about each newly projected event once it is committed. */
 export type ProjectionObserver = (event: InstanceEvent, after: InstanceState, before: InstanceState | null) => void;
 
 export interface ProjectionResult {
@@ -28,149 +34,138 @@ export interface ProjectionResult {
   watched: boolean;
 }
 
+/** Other writers are rare (a rebuild); losing to one this often means something is wrong. */
+const MAX_ATTEMPTS = 5;
+
 export async function projectEvents(pool: Pool, batch: ProjectionBatch, observe?: ProjectionObserver): Promise<ProjectionResult> {
-  const client = await pool.connect();
+  const topics = topicsOf(batch.events);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const { rows } = await pool.query<{ state: InstanceState; last_seq: number }>({ ...READ_STATE, values: [batch.instanceId] });
+    const stored = rows[0];
+    const fold = foldBatch(batch, stored?.state ?? batch.baseState ?? null);
+    if (!fold.state) return { applied: 0, lastSeq: 0, watched: false };
+    if (stored && fold.applied.length === 0) return { applied: 0, lastSeq: fold.state.lastSeq, watched: await isWatched(pool, fold.state.tenant, topics) };
+
+    const values = projectionParameters({
+      workflowId: batch.workflowId, state: fold.state, expectedLastSeq: stored?.last_seq ?? null,
+      events: fold.applied.map(([event]) => event), rows: fold.rows, topics,
+    });
+    const outcome = await writeIfUnchanged(pool, values, !stored && attempt < MAX_ATTEMPTS);
+    if (!outcome.written) continue;
+    if (observe) for (const [event, after, before] of fold.applied) observe(event, after, before);
+    return { applied: fold.applied.length, lastSeq: fold.state.lastSeq, watched: outcome.watched };
+  }
+  throw new Error(`instance ${batch.instanceId}: the read model row kept changing under the projection (${MAX_ATTEMPTS} attempts)`);
+}
+
+/** Writes the batch; `written` is false when another writer got there first. */
+async function writeIfUnchanged(pool: Pool, values: unknown[], mayHaveLostFirstWrite: boolean): Promise<{ written: boolean; watched: boolean }> {
   try {
-    await client.query('BEGIN');
-    const row = await client.query<{ state: InstanceState }>('SELECT state FROM instances WHERE instance_id = $1 FOR UPDATE', [batch.instanceId]);
-    let state: InstanceState | null = row.rows[0]?.state ?? batch.baseState ?? null;
-    const appliedEvents: [InstanceEvent, InstanceState, InstanceState | null][] = [];
-    // Rows touched by the batch, keyed so that the state after the last event touching a row wins:
-    // one statement per row instead of one per event.
-    const upserts = new Map<string, Statement>();
-    const deletions: Statement[] = [];
-    for (const event of batch.events) {
-      if (state && event.seq <= state.lastSeq) continue;
-      if (state && event.seq !== state.lastSeq + 1) {
-        throw new ProjectionGapError(`instance ${batch.instanceId}: event ${event.seq} arrived but the read model is at ${state.lastSeq}`);
-      }
-      const before = state;
-      state = reduce(state, event);
-      for (const statement of [operationRow(state, event), backupRow(state, event), maintenanceRunRow(state, event)]) {
-        if (statement) upserts.set(statement.key, statement);
-      }
-      const deleted = backupDeletion(state, event);
-      if (deleted) deletions.push(deleted);
-      appliedEvents.push([event, state, before]);
-    }
-    const applied = appliedEvents.length;
-    // A continued run whose earlier runs are gone from Temporal starts from the state it carried.
-    if (state && (applied > 0 || row.rows.length === 0)) await writeInstance(client, batch.workflowId, state);
-    if (state && applied > 0) await writeEvents(client, state.instanceId, appliedEvents.map(([event]) => event));
-    for (const statement of [...upserts.values(), ...deletions]) await client.query(statement.sql, statement.params);
-    const watched = state ? await isWatched(client, state.tenant, batch.events) : false;
-    await client.query('COMMIT');
-    if (observe) for (const [event, after, before] of appliedEvents) observe(event, after, before);
-    return { applied, lastSeq: state?.lastSeq ?? 0, watched };
+    const { rows } = await pool.query<{ written: boolean; watched: boolean }>({ ...PROJECT_EVENTS, values });
+    return rows[0]!;
   } catch (error) {
-    await client.query('ROLLBACK');
+    // Two first writes of one instance: the loser may trip over the winner's row in the (tenant,
+    // name) index before the conflict on instance_id is seen. Read again; the last attempt throws.
+    if (mayHaveLostFirstWrite && (error as { code?: string }).code === UNIQUE_VIOLATION) return { written: false, watched: false };
     throw error;
-  } finally {
-    client.release();
   }
 }
 
-async function isWatched(client: PoolClient, tenant: string, events: InstanceEvent[]): Promise<boolean> {
-  const topics = [...new Set(events.map((event) => topicOf(event.type)).filter((topic) => topic !== undefined))];
+const UNIQUE_VIOLATION = '23505';
+
+interface Fold {
+  state: InstanceState | null;
+  applied: [InstanceEvent, InstanceState, InstanceState | null][];
+  rows: ProjectionRows;
+}
+
+/** Folds the events the row has not seen yet and collects the rows they touch. */
+function foldBatch(batch: ProjectionBatch, from: InstanceState | null): Fold {
+  let state = from;
+  const applied: Fold['applied'] = [];
+  // Keyed so that the state after the last event touching a row wins: one row each.
+  const operations = new Map<string, ProjectionRows['operations'][number]>();
+  const backups = new Map<string, ProjectionRows['backups'][number]>();
+  const maintenanceRuns = new Map<string, ProjectionRows['maintenanceRuns'][number]>();
+  const deletedBackups = new Map<string, string>();
+  for (const event of batch.events) {
+    if (state && event.seq <= state.lastSeq) continue;
+    if (state && event.seq !== state.lastSeq + 1) {
+      throw new ProjectionGapError(`instance ${batch.instanceId}: event ${event.seq} arrived but the read model is at ${state.lastSeq}`);
+    }
+    const before = state;
+    state = reduce(state, event);
+    const operation = operationRow(state, event);
+    if (operation) operations.set(operation.operationId, operation);
+    if (event.type === 'BackupDeleted') {
+      deletedBackups.set(event.data.backupName, event.at);
+    } else {
+      const backup = backupRow(state, event);
+      if (backup) backups.set(backup.name, backup);
+    }
+    const run = maintenanceRunRow(state, event);
+    if (run) maintenanceRuns.set(run.runId, run);
+    applied.push([event, state, before]);
+  }
+  // A backup written and deleted in one batch (a rebuild) is one row: one statement may not touch
+  // a row twice.
+  for (const [name, at] of deletedBackups) {
+    const backup = backups.get(name);
+    if (backup) {
+      backup.deletedAt = at;
+      deletedBackups.delete(name);
+    }
+  }
+  return {
+    state,
+    applied,
+    rows: {
+      operations: [...operations.values()],
+      backups: [...backups.values()],
+      maintenanceRuns: [...maintenanceRuns.values()],
+      deletedBackups: [...deletedBackups].map(([name, at]) => ({ name, at })),
+    },
+  };
+}
+
+function topicsOf(events: InstanceEvent[]): string[] {
+  return [...new Set(events.map((event) => topicOf(event.type)).filter((topic) => topic !== undefined))];
+}
+
+async function isWatched(pool: Pool, tenant: string, topics: string[]): Promise<boolean> {
   if (topics.length === 0) return false;
-  const { rowCount } = await client.query('SELECT 1 FROM notification_subscriptions WHERE tenant = $1 AND topics && $2::text[] LIMIT 1', [tenant, topics]);
-  return (rowCount ?? 0) > 0;
+  const { rows } = await pool.query<{ watched: boolean }>({ ...WATCHED, values: [tenant, topics] });
+  return rows[0]?.watched ?? false;
 }
 
-interface Statement {
-  key: string;
-  sql: string;
-  params: unknown[];
-}
-
-async function writeInstance(client: PoolClient, workflowId: string, state: InstanceState): Promise<void> {
-  const lastBackup = state.backups.filter((backup) => backup.status === 'completed').at(-1);
-  await client.query(
-    `INSERT INTO instances (instance_id, tenant, name, workflow_id, phase, version, size, pending_restart, maintenance_window,
-       running_operation, last_operation, last_backup_at, state, last_seq, created_at, updated_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
-     ON CONFLICT (instance_id) DO UPDATE SET phase = $5, version = $6, size = $7, pending_restart = $8, maintenance_window = $9,
-       running_operation = $10, last_operation = $11, last_backup_at = $12, state = $13, last_seq = $14, updated_at = $16`,
-    [
-      state.instanceId, state.tenant, state.name, workflowId, state.phase, state.version, state.size, state.pendingRestart,
-      JSON.stringify(state.spec.maintenanceWindow), json(state.runningOperation), json(state.lastOperation),
-      lastBackup?.completedAt ?? null, JSON.stringify(state), state.lastSeq, state.createdAt, state.updatedAt,
-    ],
-  );
-}
-
-async function writeEvents(client: PoolClient, instanceId: string, events: InstanceEvent[]): Promise<void> {
-  await client.query(
-    `INSERT INTO instance_events (instance_id, seq, type, at, actor, request_id, reason, data)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
-     ON CONFLICT DO NOTHING`,
-    [
-      instanceId,
-      events.map((event) => event.seq),
-      events.map((event) => event.type),
-      events.map((event) => event.at),
-      events.map((event) => event.actor),
-      events.map((event) => event.requestId),
-      events.map((event) => event.reason ?? null),
-      events.map((event) => JSON.stringify(event.data)),
-    ],
-  );
-}
-
-function operationRow(state: InstanceState, event: InstanceEvent): Statement | null {
+function operationRow(state: InstanceState, event: InstanceEvent): ProjectionRows['operations'][number] | null {
   const running = state.runningOperation?.id === event.requestId ? state.runningOperation : null;
   const finished = !running && state.lastOperation?.id === event.requestId ? state.lastOperation : null;
   const operation = running ?? finished;
   if (!operation) return null;
   return {
-    key: `operation:${operation.id}`,
-    sql: `INSERT INTO operations (instance_id, operation_id, type, status, actor, step, started_at, finished_at, error)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-     ON CONFLICT (instance_id, operation_id) DO UPDATE SET status = $4, step = $6, finished_at = $8, error = $9`,
-    params: [
-      state.instanceId, operation.id, operation.type, running ? 'running' : finished!.status, operation.actor,
-      running?.step ?? null, operation.startedAt, finished?.finishedAt ?? null, json(finished?.error ?? null),
-    ],
+    operationId: operation.id, type: operation.type, status: running ? 'running' : finished!.status, actor: operation.actor,
+    step: running?.step ?? null, startedAt: operation.startedAt, finishedAt: finished?.finishedAt ?? null, error: finished?.error ?? null,
   };
 }
 
-function maintenanceRunRow(state: InstanceState, event: InstanceEvent): Statement | null {
+function maintenanceRunRow(state: InstanceState, event: InstanceEvent): ProjectionRows['maintenanceRuns'][number] | null {
   const run = state.maintenance;
   if (!event.type.startsWith('Maintenance') || !run) return null;
   return {
-    key: `maintenance:${run.runId}`,
-    sql: `INSERT INTO maintenance_runs (instance_id, run_id, trigger, status, opened_at, window_ends_at, started_at, finished_at, outcome)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-     ON CONFLICT (instance_id, run_id) DO UPDATE SET status = $4, started_at = $7, finished_at = $8, outcome = $9`,
-    params: [state.instanceId, run.runId, run.trigger, run.status, run.openedAt, run.windowEndsAt, run.startedAt ?? null, run.finishedAt ?? null, run.outcome ?? null],
+    runId: run.runId, trigger: run.trigger, status: run.status, openedAt: run.openedAt, windowEndsAt: run.windowEndsAt,
+    startedAt: run.startedAt ?? null, finishedAt: run.finishedAt ?? null, outcome: run.outcome ?? null,
   };
 }
 
-function backupDeletion(state: InstanceState, event: InstanceEvent): Statement | null {
-  if (event.type !== 'BackupDeleted') return null;
-  return {
-    key: `deleted:${event.data.backupName}`,
-    sql: 'UPDATE backups SET deleted_at = $3 WHERE instance_id = $1 AND name = $2',
-    params: [state.instanceId, event.data.backupName, event.at],
-  };
-}
-
-function backupRow(state: InstanceState, event: InstanceEvent): Statement | null {
-  if (event.type === 'BackupDeleted' || !('backupName' in event.data)) return null;
-  const name = event.data.backupName;
-  const backup = state.backups.find((candidate) => candidate.name === name);
+function backupRow(state: InstanceState, event: InstanceEvent): ProjectionRows['backups'][number] | null {
+  if (!('backupName' in event.data)) return null;
+  const { backupName } = event.data;
+  const backup = state.backups.find((candidate) => candidate.name === backupName);
   if (!backup) return null;
   return {
-    key: `backup:${name}`,
-    sql: `INSERT INTO backups (instance_id, name, purpose, status, request_id, requested_at, completed_at, size_bytes, compressed_bytes, postgres_version, error)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-     ON CONFLICT (instance_id, name) DO UPDATE SET status = $4, completed_at = $7, size_bytes = $8, compressed_bytes = $9,
-       postgres_version = $10, error = $11`,
-    params: [
-      state.instanceId, backup.name, backup.purpose, backup.status, backup.requestId, backup.requestedAt, backup.completedAt ?? null,
-      backup.sizeBytes ?? null, backup.compressedBytes ?? null, backup.postgresVersion ?? null, backup.error ?? null,
-    ],
+    name: backup.name, purpose: backup.purpose, status: backup.status, requestId: backup.requestId, requestedAt: backup.requestedAt,
+    completedAt: backup.completedAt ?? null, sizeBytes: backup.sizeBytes ?? null, compressedBytes: backup.compressedBytes ?? null,
+    postgresVersion: backup.postgresVersion ?? null, error: backup.error ?? null, deletedAt: null,
   };
 }
-
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
