@@ -7,10 +7,9 @@ import proto from '@temporalio/proto';
 const { temporal } = proto;
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { migrateReadModel } from '../../src/activities/readmodel/migrate.js';
 import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
 import { LABELS } from '../../src/activities/kubernetes/resources.js';
-import { testEnv } from '../support/env.js';
+import { scratchReadModel } from '../support/database.js';
 import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
@@ -73,14 +72,7 @@ describe('read model rebuild', () => {
     await send(instance, { kind: 'restart' });
     await projected(harness, instance);
 
-    const target = `${testEnv.databaseUrl}_rebuild`;
-    const admin = new pg.Client({ connectionString: testEnv.databaseUrl });
-    await admin.connect();
-    const databaseName = new URL(target).pathname.slice(1);
-    await admin.query(`DROP DATABASE IF EXISTS ${databaseName}`);
-    await admin.query(`CREATE DATABASE ${databaseName}`);
-    await admin.end();
-    await migrateReadModel(target);
+    const target = await scratchReadModel('rebuild');
     const rebuilt = new pg.Pool({ connectionString: target, max: 2 });
     try {
       const live = await rows(harness.pool, instance.instanceId);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { migrateReadModel } from '../../src/activities/readmodel/migrate.js';
 import { ProjectionGapError, projectEvents } from '../../src/activities/readmodel/projection.js';
 import { defaultMaintenanceWindow, reduceAll, type InstanceEvent, type NewEvent, type ResolvedSpec } from '../../src/domain/index.js';
-import { testEnv } from '../support/env.js';
+import { scratchReadModel } from '../support/database.js';
 
 // The projection writes a batch in one conditional statement on the state it read: these check,
 // against the real PostgreSQL, that how the events are batched and who else writes at the same
@@ -12,15 +11,7 @@ import { testEnv } from '../support/env.js';
 
 let pool: pg.Pool;
 before(async () => {
-  const url = `${testEnv.databaseUrl}_projection`;
-  const admin = new pg.Client({ connectionString: testEnv.databaseUrl });
-  await admin.connect();
-  const name = new URL(url).pathname.slice(1);
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  await migrateReadModel(url);
-  pool = new pg.Pool({ connectionString: url, max: 6 });
+  pool = new pg.Pool({ connectionString: await scratchReadModel('projection'), max: 6 });
 });
 after(async () => pool?.end());
 
