@@ -5,20 +5,32 @@ import type { InstanceEvent, InstanceState } from '../../domain/index.js';
 // Every write hangs on the instance row's conditional upsert: when another writer moved the row
 // since it was read, nothing is written and `written` is false.
 
+export interface OperationRow {
+  operationId: string; type: string; status: string; actor: string; step: string | null;
+  startedAt: string; finishedAt: string | null; error: unknown;
+}
+
+export interface BackupRow {
+  name: string; purpose: string; status: string; requestId: string; requestedAt: string; completedAt: string | null;
+  sizeBytes: number | null; compressedBytes: number | null; postgresVersion: string | null; error: string | null; deletedAt: string | null;
+}
+
+export interface MaintenanceRunRow {
+  runId: string; trigger: string; status: string; openedAt: string; windowEndsAt: string;
+  startedAt: string | null; finishedAt: string | null; outcome: string | null;
+}
+
+export interface BackupDeletion {
+  name: string;
+  at: string;
+}
+
+/** The rows a batch touched, each as it stands after the batch. */
 export interface ProjectionRows {
-  operations: {
-    operationId: string; type: string; status: string; actor: string; step: string | null;
-    startedAt: string; finishedAt: string | null; error: unknown;
-  }[];
-  backups: {
-    name: string; purpose: string; status: string; requestId: string; requestedAt: string; completedAt: string | null;
-    sizeBytes: number | null; compressedBytes: number | null; postgresVersion: string | null; error: string | null; deletedAt: string | null;
-  }[];
-  maintenanceRuns: {
-    runId: string; trigger: string; status: string; openedAt: string; windowEndsAt: string;
-    startedAt: string | null; finishedAt: string | null; outcome: string | null;
-  }[];
-  deletedBackups: { name: string; at: string }[];
+  operations: OperationRow[];
+  backups: BackupRow[];
+  maintenanceRuns: MaintenanceRunRow[];
+  deletedBackups: BackupDeletion[];
 }
 
 export interface ProjectionWrite {
@@ -66,8 +78,7 @@ const eventColumns: Column<InstanceEvent>[] = [
   ['data', 'jsonb', (e) => JSON.stringify(e.data)],
 ];
 
-type Operation = ProjectionRows['operations'][number];
-const operationColumns: Column<Operation>[] = [
+const operationColumns: Column<OperationRow>[] = [
   ['operation_id', 'text', (o) => o.operationId],
   ['type', 'text', (o) => o.type],
   ['status', 'text', (o) => o.status],
@@ -78,8 +89,7 @@ const operationColumns: Column<Operation>[] = [
   ['error', 'jsonb', (o) => json(o.error)],
 ];
 
-type Backup = ProjectionRows['backups'][number];
-const backupColumns: Column<Backup>[] = [
+const backupColumns: Column<BackupRow>[] = [
   ['name', 'text', (b) => b.name],
   ['purpose', 'text', (b) => b.purpose],
   ['status', 'text', (b) => b.status],
@@ -93,8 +103,7 @@ const backupColumns: Column<Backup>[] = [
   ['deleted_at', 'timestamptz', (b) => b.deletedAt],
 ];
 
-type Run = ProjectionRows['maintenanceRuns'][number];
-const maintenanceRunColumns: Column<Run>[] = [
+const maintenanceRunColumns: Column<MaintenanceRunRow>[] = [
   ['run_id', 'text', (r) => r.runId],
   ['trigger', 'text', (r) => r.trigger],
   ['status', 'text', (r) => r.status],
@@ -105,11 +114,13 @@ const maintenanceRunColumns: Column<Run>[] = [
   ['outcome', 'text', (r) => r.outcome],
 ];
 
-type Deletion = ProjectionRows['deletedBackups'][number];
-const deletionColumns: Column<Deletion>[] = [
+const deletionColumns: Column<BackupDeletion>[] = [
   ['name', 'text', (d) => d.name],
   ['at', 'timestamptz', (d) => d.at],
 ];
+
+/** Whether a webhook subscription of the tenant watches any of the topics. */
+const watches = (tenant: string, topics: string) => `EXISTS (SELECT FROM notification_subscriptions WHERE tenant = ${tenant} AND topics && ${topics})`;
 
 /** Numbers the statement's parameters in the order `projectionParameters` produces them. */
 class Parameters {
@@ -154,12 +165,12 @@ function buildStatement(): string {
   WHERE backups.instance_id = ${instanceId} AND backups.name = deleted.name AND EXISTS (SELECT FROM instance)
 )
 SELECT EXISTS (SELECT FROM instance) AS written,
-  EXISTS (SELECT FROM notification_subscriptions WHERE tenant = ${tenant} AND topics && ${p.next('text[]')}) AS watched`;
+  ${watches(tenant!, p.next('text[]'))} AS watched`;
 }
 
 export const PROJECT_EVENTS = { name: 'claimflow-project-events', text: buildStatement() };
 export const READ_STATE = { name: 'claimflow-read-instance-state', text: 'SELECT state, last_seq FROM instances WHERE instance_id = $1' };
-export const WATCHED = { name: 'claimflow-subscription-watches', text: 'SELECT EXISTS (SELECT FROM notification_subscriptions WHERE tenant = $1 AND topics && $2::text[]) AS watched' };
+export const WATCHED = { name: 'claimflow-subscription-watches', text: `SELECT ${watches('$1', '$2::text[]')} AS watched` };
 
 const arraysOf = <T>(columns: readonly Column<T>[], rows: T[]): unknown[] => columns.map(([, , value]) => rows.map(value));
 

@@ -1,6 +1,9 @@
 import type { Pool } from 'pg';
 import { reduce, topicOf, type InstanceEvent, type InstanceState } from '../../domain/index.js';
-import { PROJECT_EVENTS, READ_STATE, WATCHED, projectionParameters, type ProjectionRows } from './projection-statement.js';
+import {
+  PROJECT_EVENTS, READ_STATE, WATCHED, projectionParameters,
+  type BackupRow, type MaintenanceRunRow, type OperationRow, type ProjectionRows,
+} from './projection-statement.js';
 
 // Projects an instance's events into the read model with the domain reducer. Idempotent on
 // (instance, seq): a retried activity, a replayed batch or a rebuild skips what is already there,
@@ -84,9 +87,9 @@ function foldBatch(batch: ProjectionBatch, from: InstanceState | null): Fold {
   let state = from;
   const applied: Fold['applied'] = [];
   // Keyed so that the state after the last event touching a row wins: one row each.
-  const operations = new Map<string, ProjectionRows['operations'][number]>();
-  const backups = new Map<string, ProjectionRows['backups'][number]>();
-  const maintenanceRuns = new Map<string, ProjectionRows['maintenanceRuns'][number]>();
+  const operations = new Map<string, OperationRow>();
+  const backups = new Map<string, BackupRow>();
+  const maintenanceRuns = new Map<string, MaintenanceRunRow>();
   const deletedBackups = new Map<string, string>();
   for (const event of batch.events) {
     if (state && event.seq <= state.lastSeq) continue;
@@ -138,7 +141,7 @@ async function isWatched(pool: Pool, tenant: string, topics: string[]): Promise<
   return rows[0]?.watched ?? false;
 }
 
-function operationRow(state: InstanceState, event: InstanceEvent): ProjectionRows['operations'][number] | null {
+function operationRow(state: InstanceState, event: InstanceEvent): OperationRow | null {
   const running = state.runningOperation?.id === event.requestId ? state.runningOperation : null;
   const finished = !running && state.lastOperation?.id === event.requestId ? state.lastOperation : null;
   const operation = running ?? finished;
@@ -149,7 +152,7 @@ function operationRow(state: InstanceState, event: InstanceEvent): ProjectionRow
   };
 }
 
-function maintenanceRunRow(state: InstanceState, event: InstanceEvent): ProjectionRows['maintenanceRuns'][number] | null {
+function maintenanceRunRow(state: InstanceState, event: InstanceEvent): MaintenanceRunRow | null {
   const run = state.maintenance;
   if (!event.type.startsWith('Maintenance') || !run) return null;
   return {
@@ -158,7 +161,7 @@ function maintenanceRunRow(state: InstanceState, event: InstanceEvent): Projecti
   };
 }
 
-function backupRow(state: InstanceState, event: InstanceEvent): ProjectionRows['backups'][number] | null {
+function backupRow(state: InstanceState, event: InstanceEvent): BackupRow | null {
   if (!('backupName' in event.data)) return null;
   const { backupName } = event.data;
   const backup = state.backups.find((candidate) => candidate.name === backupName);
