@@ -1,11 +1,13 @@
 // 1. Fleet provisioning: N instances created through the API, concurrently, until each is Ready in
 // the read model (simulator ready delay 0). Baseline in the same run on the same server: N
 // workflows that each run the same number of no-op activities as one provisioning (the Temporal
-// ceiling of this machine), started with the same concurrency.
+// ceiling of this machine), started with the same concurrency; and, to split Temporal's CPU, the
+// instances' Schedules alone (created with no worker running).
 import type { Client } from '@temporalio/client';
+import { deleteInstanceSchedules, upsertInstanceSchedules } from '../src/activities/temporal/schedules.js';
 import { activityCounts } from './lib/history.js';
 import { phaseMarks, installPhaseMarks } from './lib/marks.js';
-import { createThroughApi, fleet, waitForReady } from './lib/fleet.js';
+import { createThroughApi, fleet, quietMaintenanceWindow, waitForReady } from './lib/fleet.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -58,6 +60,24 @@ async function runCeiling(ctx: BenchContext, stack: BenchStack, client: Client, 
   return { t0, wallSeconds: (lastClose - t0) / 1000, completeMs: summarize(closed) };
 }
 
+/**
+ * Temporal's part of one provisioning that the ceiling does not have: its Schedules. The same
+ * upsert as the instance's activity (one maintenance Schedule, no backup policy so one delete of
+ * a backup Schedule that is not there), for n instances at the same concurrency, no worker.
+ */
+async function runSchedulesAlone(ctx: BenchContext, client: Client, pids: Record<string, number | undefined>, members: { tenant: string; name: string }[], concurrency: number) {
+  const meter = startUsageMeter({ ...pids, bench: process.pid });
+  const t0 = Date.now();
+  await inParallel(members, concurrency, async ({ tenant, name }) =>
+    upsertInstanceSchedules(client, { tenant, name, instanceWorkflowId: `instance/${tenant}/${name}`, taskQueue: 'bench-schedules-alone', maintenanceWindow: quietMaintenanceWindow({ tenant, name }) }),
+  );
+  const wallSeconds = (Date.now() - t0) / 1000;
+  const usage = meter.stop();
+  ctx.log(`schedules alone: ${members.length} instances' Schedules upserted in ${wallSeconds.toFixed(1)} s`);
+  await inParallel(members, concurrency, async ({ tenant, name }) => deleteInstanceSchedules(client, tenant, name));
+  return { wallSeconds, usage };
+}
+
 export const provisioningBench: Bench = {
   name: 'provisioning',
   title: 'fleet provisioning through the API vs the Temporal ceiling (no-op activities)',
@@ -96,6 +116,7 @@ export const provisioningBench: Bench = {
     const ceilingUsage = ceilingMeter.stop();
     await noop.stop();
     ctx.log(`ceiling: ${n} in ${ceiling.wallSeconds.toFixed(1)} s`);
+    const schedules = await runSchedulesAlone(ctx, client, { ...pids, api: api.pid }, fleet(tenants, n, 'sched'), concurrency);
 
     // Ours: POST /v1/instances from the load generator until Ready in the read model.
     worker = await startWorker(stack, { mode: 'claimflow', ...(overrides ? { overrides } : {}), env, ...(profile ? { nodeFlags: cpuProfileFlags('provisioning-worker') } : {}) });
@@ -135,6 +156,11 @@ export const provisioningBench: Bench = {
         'worker cpu s': cpu(ceilingUsage, 'worker'), 'temporal cpu s': cpu(ceilingUsage, 'temporal'), 'api cpu s': cpu(ceilingUsage, 'api'), 'pg cpu s': cpu(ceilingUsage, 'postgres'),
         'kube cpu s': round((cpu(ceilingUsage, 'kube-apiserver') ?? 0) + (cpu(ceilingUsage, 'etcd') ?? 0), 1), 'sim cpu s': cpu(ceilingUsage, 'simulator'), 'busy cores': ceilingUsage.machine.busyCores, 'other cores': ceilingUsage.machine.otherCores,
       },
+      {
+        run: `part of ours: the instances' Schedules alone (${n} upserts, no worker)`, n, 'wall s': round(schedules.wallSeconds, 1),
+        'worker cpu s': 0, 'temporal cpu s': cpu(schedules.usage, 'temporal'), 'api cpu s': cpu(schedules.usage, 'api'), 'pg cpu s': cpu(schedules.usage, 'postgres'),
+        'busy cores': schedules.usage.machine.busyCores, 'other cores': schedules.usage.machine.otherCores,
+      },
       { run: 'ratio claimflow / ceiling', 'inst/s': round(ratio, 2) },
     ];
     return {
@@ -147,11 +173,13 @@ export const provisioningBench: Bench = {
         n, concurrency, tenants: tenantCount, warmup, activitiesPerProvisioning: steps.activities, localActivitiesPerProvisioning: steps.localActivities, workerOverrides: overrides ?? null, workerEnv: env,
         ours: { wallSeconds, instancesPerSecond: oursRate, timeToReadyMs: toReady, postLatencyMs: summarize(created.latenciesMs), postSeconds: created.seconds, usage: oursUsage },
         ceiling: { wallSeconds: ceiling.wallSeconds, workflowsPerSecond: ceilingRate, completeMs: ceiling.completeMs, usage: ceilingUsage },
+        schedulesAlone: schedules,
         ratio,
         ...(workerProfiles.length > 0 ? { workerProfiles, apiProfiles } : {}),
       },
       notes: [
-        'Order: warm-up (ours), ceiling, then ours, one worker process at a time on the same Temporal dev server.',
+        'Order: warm-up (ours), ceiling, the Schedules alone, then ours, one worker process at a time on the same Temporal dev server.',
+        "The Schedules alone: what Temporal spends on the instances' Schedules (each is a scheduler workflow inside the server), which the ceiling does not create; the bench's own CPU there is the Temporal client's.",
         'Time to Ready: POST sent (load generator clock) -> COMMIT of the projection that set phase=ready (database clock, same host).',
       ],
     };

@@ -2,9 +2,10 @@
 // domain reducer, many tenants, one large), p50/p99 of GET /v1/instances/{name} and of a filtered,
 // paginated list for one tenant, and requests per second, all from a separate load-generator
 // process. Baseline in the same run: the same questions answered by listing claims from
-// kube-apiserver with a label selector (what a controller-backed API without a read model does).
+// kube-apiserver with a label selector (what a controller-backed API without a read model does);
+// and the floor: the same load generator against a server that does nothing (bench/floor-server.ts).
 import { buildClaim } from '../src/activities/kubernetes/resources.js';
-import { reduce, tenantNamespace, type InstanceEvent, type InstanceState } from '../src/domain/index.js';
+import { lastCompletedBackup, reduce, tenantNamespace, type InstanceEvent, type InstanceState } from '../src/domain/index.js';
 import { eventBatches, hash01, type InstanceSeed } from './lib/events.js';
 import type { LoadPlan, LoadResult, PlannedRequest } from './loadgen.js';
 import { runLoad } from './loadgen.js';
@@ -12,7 +13,8 @@ import { runLoadProcess } from './lib/load.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
-import { startApi, startBenchStack, type BenchStack } from './lib/stack.js';
+import { spawnService, startApi, startBenchStack, type BenchStack } from './lib/stack.js';
+import { freePorts } from '../stack/config.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
 import { readModelPool, tokensFor } from './lib/util.js';
 import type pg from 'pg';
@@ -67,7 +69,7 @@ async function seedReadModel(pool: pg.Pool, n: number, tenants: number, log: (l:
         col((s) => s.instanceId), col((s) => s.tenant), col((s) => s.name), col((s) => `instance/${s.tenant}/${s.name}`), col((s) => s.phase),
         col((s) => s.version), col((s) => s.size), col((s) => s.pendingRestart), col((s) => JSON.stringify(s.spec.maintenanceWindow)),
         col((s) => (s.runningOperation ? JSON.stringify(s.runningOperation) : null)), col((s) => (s.lastOperation ? JSON.stringify(s.lastOperation) : null)),
-        col((s) => s.backups.filter((b) => b.status === 'completed').at(-1)?.completedAt ?? null), col((s) => JSON.stringify(s)), col((s) => s.lastSeq),
+        col((s) => lastCompletedBackup(s)?.completedAt ?? null), col((s) => JSON.stringify(s)), col((s) => s.lastSeq),
         col((s) => s.createdAt), col((s) => s.updatedAt),
       ],
     );
@@ -131,6 +133,29 @@ async function measure(ctx: BenchContext, stack: BenchStack, pids: Record<string
   return { label, latency, load, usage };
 }
 
+/**
+ * The noise floor of one request at a time on this machine: the same load generator against
+ * bench/floor-server.ts, answering as many bytes as each of `ours` did with no work at all.
+ */
+async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measured[], count: number): Promise<{ label: string; latency: LoadResult }[]> {
+  const [port] = await freePorts(1);
+  const server = await spawnService(stack, { name: 'floor-server', script: 'bench/floor-server.ts', args: [String(port)], env: {}, readyLine: 'floor server listening' });
+  try {
+    const floors: { label: string; latency: LoadResult }[] = [];
+    for (const measured of ours) {
+      const bytes = Math.round(measured.latency.bytes / Math.max(1, measured.latency.sent));
+      const label = `floor: a Node server doing nothing, ${round(bytes / 1024, 1)} KiB answers`;
+      const latency = await runLoadProcess(stack, { requests: [{ method: 'GET', url: `http://127.0.0.1:${port}/bytes/${bytes}` }], concurrency: 1, count, warmupCount: Math.max(5, Math.floor(count / 5)) });
+      const l = summarize(latency.latenciesMs);
+      ctx.log(`${label}: p50 ${l.p50} ms, p99 ${l.p99} ms (1 at a time)`);
+      floors.push({ label, latency });
+    }
+    return floors;
+  } finally {
+    await server.stop();
+  }
+}
+
 export const readPathBench: Bench = {
   name: 'read-path',
   title: 'GET instance and tenant list from the read model vs listing claims from kube-apiserver',
@@ -179,6 +204,7 @@ export const readPathBench: Bench = {
     const kubeGet = await measure(ctx, stack, pids, 'kube: list claims, label selector tenant+instance', kubeGetRequests, { latencyCount: quick ? 20 : 50, loadConcurrency: 4, loadMs, kube: true });
     const kubeList = await measure(ctx, stack, pids, 'kube: list claims, label selector tenant', kubeListRequests, { latencyCount: quick ? 20 : 50, loadConcurrency: 4, loadMs, kube: true });
     const kubeDirectGet = await measure(ctx, stack, pids, 'kube: GET one claim by namespace/name (not a list)', kubeDirect, { latencyCount: quick ? 500 : 2000, loadConcurrency: concurrency, loadMs, kube: true });
+    const floors = await measureFloors(ctx, stack, [ourGet, ourList], quick ? 1000 : 3000);
 
     await api.stop();
     const apiProfiles = profile ? profilesOf('read-path-api').map((f) => summarizeProfile(f, 30)) : [];
@@ -203,12 +229,17 @@ export const readPathBench: Bench = {
     const getRatio = ratio(kubeGet, ourGet);
     const listRatio = ratio(kubeList, ourList);
     const extrapolated = scale !== 1 ? ` (x${round(scale, 1)}: ${claims} claims measured, extrapolated to ${n})` : '';
+    const floorRow = (f: (typeof floors)[number]): Row => {
+      const l = summarize(f.latency.latenciesMs);
+      return { run: f.label, 'p50 ms': l.p50, 'p99 ms': l.p99 };
+    };
     const rows: Row[] = [
       row(ourGet),
       row(ourList),
       row(kubeGet),
       row(kubeList),
       row(kubeDirectGet),
+      ...floors.map(floorRow),
       { run: `ratio kube/ours, get by name${extrapolated}`, 'p50 ms': round(getRatio.p50, 0), 'p99 ms': round(getRatio.p99, 0), 'req/s': round(getRatio.rps, 0) },
       { run: `ratio kube/ours, tenant list${extrapolated}`, 'p50 ms': round(listRatio.p50, 0), 'p99 ms': round(listRatio.p99, 0), 'req/s': round(listRatio.rps, 0) },
     ];
@@ -225,11 +256,13 @@ export const readPathBench: Bench = {
         instances: n, claims, tenants: tenants + 1, bigTenantInstances: Math.ceil(n / 20), listPages: pages.length, claimCreation: creation, scale,
         results: Object.fromEntries([ourGet, ourList, kubeGet, kubeList, kubeDirectGet].map((m) => [m.label, { latency: summarize(m.latency.latenciesMs), underLoad: summarize(m.load.latenciesMs), requestsPerSecond: m.load.requestsPerSecond, concurrency: m === kubeGet || m === kubeList ? 4 : concurrency, bytesPerResponse: m.load.bytes / Math.max(1, m.load.sent), usage: m.usage }])),
         ratios: { get: getRatio, list: listRatio },
+        floors: Object.fromEntries(floors.map((f) => [f.label, summarize(f.latency.latenciesMs)])),
         apiLogLevel: ctx.options['api-log-level'] ?? 'info',
         ...(apiProfiles.length > 0 ? { apiProfiles } : {}),
       },
       notes: [
         'Latency: one request at a time (closed loop, after unrecorded warm-up requests); req/s: a separate load-generator process, closed loop at the concurrency shown, on the same 2 cores as the servers.',
+        'Floor: the same load generator against a Node HTTP server that answers as many bytes from memory (bench/floor-server.ts): what one request at a time costs on this machine before any work; no p99 of ours can go below it.',
         `Claims are created without status (a subresource), so kube responses are smaller than real ones: the kube figures are, if anything, optimistic.${scale !== 1 ? ` Kube list latency is scaled by ${round(scale, 1)} (linear in objects scanned) to ${n} claims.` : ''}`,
       ],
     };

@@ -1,5 +1,5 @@
 import {
-  nextMaintenanceAt, type BackupRecord, type InstanceEvent, type InstanceState, type MaintenanceRun, type OperationType,
+  lastCompletedBackup, nextMaintenanceAt, type BackupRecord, type InstanceEvent, type InstanceState, type MaintenanceRun, type OperationType,
 } from '../domain/index.js';
 import type { Backup, EventView, InstanceView, MaintenanceRunView, Operation } from './schemas.js';
 
@@ -35,7 +35,7 @@ export function maintenanceRunView(run: MaintenanceRun): MaintenanceRunView {
 
 export function instanceView(state: InstanceState, now: Date): InstanceView {
   const { spec } = state;
-  const lastBackup = state.backups.filter((backup) => backup.status === 'completed').at(-1);
+  const lastBackup = lastCompletedBackup(state);
   return {
     id: state.instanceId,
     name: state.name,

@@ -69,3 +69,7 @@ export interface InstanceState {
   updatedAt: string;
   lastSeq: number;
 }
+
+/** The newest backup that completed: what the API shows as lastBackup and the read model as last_backup_at. */
+export const lastCompletedBackup = (state: InstanceState): BackupRecord | undefined =>
+  state.backups.filter((backup) => backup.status === 'completed').at(-1);

@@ -1,4 +1,4 @@
-import type { InstanceEvent, InstanceState } from '../../domain/index.js';
+import { lastCompletedBackup, type InstanceEvent, type InstanceState } from '../../domain/index.js';
 
 // The one statement that writes a projected batch. Its text never changes (empty arrays insert
 // nothing), so each pooled connection parses and plans it once as a named prepared statement.
@@ -59,7 +59,7 @@ const instanceColumns: Column<ProjectionWrite>[] = [
   ['maintenance_window', 'jsonb', (w) => JSON.stringify(w.state.spec.maintenanceWindow)],
   ['running_operation', 'jsonb', (w) => json(w.state.runningOperation)],
   ['last_operation', 'jsonb', (w) => json(w.state.lastOperation)],
-  ['last_backup_at', 'timestamptz', (w) => w.state.backups.filter((backup) => backup.status === 'completed').at(-1)?.completedAt ?? null],
+  ['last_backup_at', 'timestamptz', (w) => lastCompletedBackup(w.state)?.completedAt ?? null],
   ['state', 'jsonb', (w) => JSON.stringify(w.state)],
   ['last_seq', 'int', (w) => w.state.lastSeq],
   ['created_at', 'timestamptz', (w) => w.state.createdAt],
