@@ -14,7 +14,7 @@ import { FLEET_WORKFLOW_ID, type LifecycleSettings } from '../workflows/messages
 import { authenticator } from './auth/authenticate.js';
 import { TokenStore } from './auth/tokens.js';
 import type { ApiContext } from './context.js';
-import { RETRY_AFTER_SECONDS, invalidRequest, notFound, toApiError } from './errors.js';
+import { invalidRequest, notFound, toApiError } from './errors.js';
 import { IdempotencyStore } from './idempotency.js';
 import { unstorableStrings } from './json.js';
 import { SubscriptionStore } from './notifications.js';
@@ -136,7 +136,7 @@ export function buildApp(deps: AppDeps) {
       recordRequestError(request, error);
       request.log.error({ err: error }, `${apiError.code}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    if (apiError.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    if (apiError.retryAfterSeconds !== undefined) reply.header('retry-after', String(apiError.retryAfterSeconds));
     return reply.code(apiError.statusCode).type('application/json').send(apiError.body(request.id));
   });
 

@@ -56,6 +56,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly fields?: FieldIssue[],
+    /** Sent as Retry-After: the request is fine and will succeed once something finishes. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -70,7 +72,7 @@ export const invalidRequest = (message: string, fields?: FieldIssue[]) => new Ap
 export const notFound = (message: string) => new ApiError(404, 'not_found', message);
 export const unauthorized = (message: string) => new ApiError(401, 'unauthorized', message);
 export const forbidden = (message: string) => new ApiError(403, 'forbidden', message);
-export const unavailable = (message: string) => new ApiError(503, 'unavailable', message);
+export const unavailable = (message: string) => new ApiError(503, 'unavailable', message, undefined, RETRY_AFTER_SECONDS);
 
 /** Where a rejection code from the domain (the workflow's update validators) lands in HTTP. */
 const REJECTIONS: Record<string, { status: number; code: ErrorCode }> = {

@@ -168,14 +168,22 @@ test('the workflow refuses what the instance cannot do: 409 and 422 with the rej
   });
   await annotateBackup(tenant, pending.name, { 'sim.claimflow.io/delay-ms': '0' });
   assert.equal((await settled(call, name, backup.body.operation.id)).status, 'succeeded');
-  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
 
-  // clean up
+  // being deleted (its final backup held): creating the name again is a 409 to retry later
   const unprotect = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { deletionProtection: false } });
   assert.equal(unprotect.status, 202);
   await settled(call, name, unprotect.body.operation.id);
-  const deletion = await call<Accepted>('DELETE', `/v1/instances/${name}?finalBackup=false`);
+  const deletion = await call<Accepted>('DELETE', `/v1/instances/${name}`);
   assert.equal(deletion.status, 202);
+  const final = await eventually('the final backup to be projected', async () => {
+    const items = (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
+    return items.find((item) => item.purpose === 'final');
+  });
+  const recreate = await call('POST', '/v1/instances', { body: { name, version: '15.10', size: 'small' } });
+  expectError(recreate, 409, 'already_exists');
+  assert.match(errorOf(recreate).message, /being deleted/);
+  assert.equal(recreate.headers['retry-after'], '5');
+  await annotateBackup(tenant, final.name, { 'sim.claimflow.io/delay-ms': '0' });
   assert.equal((await settled(call, name, deletion.body.operation.id)).status, 'succeeded');
 });
 

@@ -5,7 +5,7 @@ import { InstanceName, defaultMaintenanceWindow, type InstanceState, type Resolv
 import type { InstanceWorkflowInput } from '../../workflows/messages.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type Answer, type ApiContext } from '../context.js';
-import { ApiError, invalidRequest, notFound } from '../errors.js';
+import { ApiError, RETRY_AFTER_SECONDS, invalidRequest, notFound } from '../errors.js';
 import { canonicalJson } from '../idempotency.js';
 import {
   ConnectionView, CreateInstanceBody, CreatedBody, InstanceList, InstanceView, ListQuery, NameParams,
@@ -84,7 +84,7 @@ export const instanceRoutes =
           // Before the spec check: a deleted instance whose workflow outlived the wait above is no
           // conflict of specs, and the caller's remedy is to try again in a moment.
           if (current?.phase === 'deprovisioning' || current?.phase === 'deleted') {
-            throw new ApiError(409, 'already_exists', `instance ${spec.name} is being deleted; create it again once it is gone`);
+            throw new ApiError(409, 'already_exists', `instance ${spec.name} is being deleted; create it again once it is gone`, undefined, RETRY_AFTER_SECONDS);
           }
           if (canonicalJson(existing.spec) !== canonicalJson(resolved)) {
             throw new ApiError(409, 'already_exists', `instance ${spec.name} already exists with a different spec`);
