@@ -12,7 +12,7 @@ import { runLoad } from './loadgen.js';
 import { runLoadProcess } from './lib/load.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile } from './lib/profile.js';
-import { round, summarize, type Row } from './lib/report.js';
+import { round, summarize, type Row, type Summary } from './lib/report.js';
 import { spawnService, startApi, startBenchStack, type BenchStack } from './lib/stack.js';
 import { freePorts } from '../stack/config.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
@@ -137,17 +137,17 @@ async function measure(ctx: BenchContext, stack: BenchStack, pids: Record<string
  * The noise floor of one request at a time on this machine: the same load generator against
  * bench/floor-server.ts, answering as many bytes as each of `ours` did with no work at all.
  */
-async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measured[], count: number): Promise<{ label: string; latency: LoadResult }[]> {
+async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measured[], count: number): Promise<{ label: string; latency: Summary }[]> {
   const [port] = await freePorts(1);
   const server = await spawnService(stack, { name: 'floor-server', script: 'bench/floor-server.ts', args: [String(port)], env: {}, readyLine: 'floor server listening' });
   try {
-    const floors: { label: string; latency: LoadResult }[] = [];
+    const floors: { label: string; latency: Summary }[] = [];
     for (const measured of ours) {
       const bytes = Math.round(measured.latency.bytes / Math.max(1, measured.latency.sent));
       const label = `floor: a Node server doing nothing, ${round(bytes / 1024, 1)} KiB answers`;
-      const latency = await runLoadProcess(stack, { requests: [{ method: 'GET', url: `http://127.0.0.1:${port}/bytes/${bytes}` }], concurrency: 1, count, warmupCount: Math.max(5, Math.floor(count / 5)) });
-      const l = summarize(latency.latenciesMs);
-      ctx.log(`${label}: p50 ${l.p50} ms, p99 ${l.p99} ms (1 at a time)`);
+      const load = await runLoadProcess(stack, { requests: [{ method: 'GET', url: `http://127.0.0.1:${port}/bytes/${bytes}` }], concurrency: 1, count, warmupCount: Math.max(5, Math.floor(count / 5)) });
+      const latency = summarize(load.latenciesMs);
+      ctx.log(`${label}: p50 ${latency.p50} ms, p99 ${latency.p99} ms (1 at a time)`);
       floors.push({ label, latency });
     }
     return floors;
@@ -229,10 +229,7 @@ export const readPathBench: Bench = {
     const getRatio = ratio(kubeGet, ourGet);
     const listRatio = ratio(kubeList, ourList);
     const extrapolated = scale !== 1 ? ` (x${round(scale, 1)}: ${claims} claims measured, extrapolated to ${n})` : '';
-    const floorRow = (f: (typeof floors)[number]): Row => {
-      const l = summarize(f.latency.latenciesMs);
-      return { run: f.label, 'p50 ms': l.p50, 'p99 ms': l.p99 };
-    };
+    const floorRow = (f: (typeof floors)[number]): Row => ({ run: f.label, 'p50 ms': f.latency.p50, 'p99 ms': f.latency.p99 });
     const rows: Row[] = [
       row(ourGet),
       row(ourList),
@@ -256,7 +253,7 @@ export const readPathBench: Bench = {
         instances: n, claims, tenants: tenants + 1, bigTenantInstances: Math.ceil(n / 20), listPages: pages.length, claimCreation: creation, scale,
         results: Object.fromEntries([ourGet, ourList, kubeGet, kubeList, kubeDirectGet].map((m) => [m.label, { latency: summarize(m.latency.latenciesMs), underLoad: summarize(m.load.latenciesMs), requestsPerSecond: m.load.requestsPerSecond, concurrency: m === kubeGet || m === kubeList ? 4 : concurrency, bytesPerResponse: m.load.bytes / Math.max(1, m.load.sent), usage: m.usage }])),
         ratios: { get: getRatio, list: listRatio },
-        floors: Object.fromEntries(floors.map((f) => [f.label, summarize(f.latency.latenciesMs)])),
+        floors: Object.fromEntries(floors.map((f) => [f.label, f.latency])),
         apiLogLevel: ctx.options['api-log-level'] ?? 'info',
         ...(apiProfiles.length > 0 ? { apiProfiles } : {}),
       },
