@@ -191,7 +191,7 @@ export const provisioningBench: Bench = {
       notes: [
         'Order: warm-up (ours), ceiling, the Schedules alone, then ours, one worker process at a time on the same Temporal dev server.',
         "The Schedules alone: what Temporal spends on the instances' Schedules (each is a scheduler workflow inside the server), which the ceiling does not create; the bench's own CPU there is the Temporal client's.",
-        "Floor here: no provisioning of this shape finishes faster on this machine, even if our own code cost nothing: the no-op ceiling's CPU (every process), plus the CPU the stand-in cluster (kube-apiserver, etcd, the simulator) and the instances' Schedules took in our run, divided by the cores. A 'wall s' over the target means the target needs more cores here.",
+        "Floor here: no provisioning of this shape finishes faster on this machine, even if our own code cost nothing: the no-op ceiling's CPU (every process but the stand-in cluster, idle then), plus the CPU the stand-in cluster (kube-apiserver, etcd, the simulator) and the instances' Schedules took in our run, divided by the cores. A 'wall s' over the target means the target needs more cores here.",
         'Time to Ready: POST sent (load generator clock) -> COMMIT of the projection that set phase=ready (database clock, same host).',
       ],
     };
