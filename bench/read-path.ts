@@ -5,6 +5,7 @@
 // kube-apiserver with a label selector (what a controller-backed API without a read model does);
 // and the floor: the same load generator against a server that does nothing (bench/floor-server.ts).
 import { buildClaim } from '../src/activities/kubernetes/resources.js';
+import { ReadModel, type ListFilter } from '../src/api/readmodel.js';
 import { lastCompletedBackup, reduce, tenantNamespace, type InstanceEvent, type InstanceState } from '../src/domain/index.js';
 import { eventBatches, hash01, type InstanceSeed } from './lib/events.js';
 import type { LoadPlan, LoadResult, PlannedRequest } from './loadgen.js';
@@ -17,7 +18,7 @@ import { spawnService, startApi, startBenchStack, type BenchStack } from './lib/
 import { freePorts } from '../stack/config.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
 import { readModelPool, tokensFor } from './lib/util.js';
-import type pg from 'pg';
+import pg from 'pg';
 
 const BIG_TENANT = 'acme';
 const CLAIMS = '/apis/db.claimflow.io/v1alpha1';
@@ -156,6 +157,41 @@ async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measure
   }
 }
 
+/**
+ * Ours without HTTP: the API's own queries (ReadModel, as its routes call it) from a Node client
+ * with one connection, one at a time, and a bare round trip to PostgreSQL. Beside the HTTP floor
+ * this splits a request's latency into what the loopback hop, the database hop and our work cost.
+ */
+async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: InstanceSeed[], lists: ListFilter[], count: number): Promise<{ label: string; latency: Summary }[]> {
+  const client = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
+  try {
+    const reads = new ReadModel(client);
+    const timed = async (label: string, call: (i: number) => Promise<unknown>) => {
+      const warmup = Math.max(5, Math.floor(count / 5));
+      const latencies: number[] = [];
+      for (let i = 0; i < warmup + count; i++) {
+        const start = performance.now();
+        await call(i);
+        if (i >= warmup) latencies.push(performance.now() - start);
+      }
+      const latency = summarize(latencies);
+      ctx.log(`${label}: p50 ${latency.p50} ms, p99 ${latency.p99} ms (1 at a time)`);
+      return { label, latency };
+    };
+    const pick = <T>(items: T[], i: number) => items[Math.floor(hash01(i + 7000) * items.length)]!;
+    return [
+      await timed('floor: one PostgreSQL round trip from Node (SELECT 1)', () => client.query({ name: 'bench-select-1', text: 'SELECT 1' })),
+      await timed("the GET's query alone (ReadModel.findInstance, no HTTP)", (i) => {
+        const seed = pick(gets, i);
+        return reads.findInstance(seed.tenant, seed.name);
+      }),
+      await timed("the list's query alone (ReadModel.listInstances, no HTTP)", (i) => reads.listInstances(pick(lists, i))),
+    ];
+  } finally {
+    await client.end();
+  }
+}
+
 export const readPathBench: Bench = {
   name: 'read-path',
   title: 'GET instance and tenant list from the read model vs listing claims from kube-apiserver',
@@ -191,6 +227,11 @@ export const readPathBench: Bench = {
       pages.push(`${listBase}&cursor=${body.nextCursor}`);
     }
     const listRequests: PlannedRequest[] = pages.map((url) => ({ method: 'GET', url, headers: auth(BIG_TENANT) }));
+    const listFilters: ListFilter[] = pages.map((url) => {
+      const cursor = new URL(url).searchParams.get('cursor');
+      const after = cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string]) : undefined;
+      return { tenant: BIG_TENANT, phase: 'ready', size: 'medium', limit: 51, ...(after ? { after } : {}) };
+    });
 
     const server = `https://127.0.0.1:${stack.config.ports.apiserver}`;
     const selector = (s: string) => encodeURIComponent(s);
@@ -205,6 +246,7 @@ export const readPathBench: Bench = {
     const kubeList = await measure(ctx, stack, pids, 'kube: list claims, label selector tenant', kubeListRequests, { latencyCount: quick ? 20 : 50, loadConcurrency: 4, loadMs, kube: true });
     const kubeDirectGet = await measure(ctx, stack, pids, 'kube: GET one claim by namespace/name (not a list)', kubeDirect, { latencyCount: quick ? 500 : 2000, loadConcurrency: concurrency, loadMs, kube: true });
     const floors = await measureFloors(ctx, stack, [ourGet, ourList], quick ? 1000 : 3000);
+    const queries = await measureQueries(ctx, stack, sample, listFilters, quick ? 1000 : 3000);
 
     await api.stop();
     const apiProfiles = profile ? profilesOf('read-path-api').map((f) => summarizeProfile(f, 30)) : [];
@@ -237,6 +279,7 @@ export const readPathBench: Bench = {
       row(kubeList),
       row(kubeDirectGet),
       ...floors.map(floorRow),
+      ...queries.map(floorRow),
       { run: `ratio kube/ours, get by name${extrapolated}`, 'p50 ms': round(getRatio.p50, 0), 'p99 ms': round(getRatio.p99, 0), 'req/s': round(getRatio.rps, 0) },
       { run: `ratio kube/ours, tenant list${extrapolated}`, 'p50 ms': round(listRatio.p50, 0), 'p99 ms': round(listRatio.p99, 0), 'req/s': round(listRatio.rps, 0) },
     ];
@@ -254,12 +297,14 @@ export const readPathBench: Bench = {
         results: Object.fromEntries([ourGet, ourList, kubeGet, kubeList, kubeDirectGet].map((m) => [m.label, { latency: summarize(m.latency.latenciesMs), underLoad: summarize(m.load.latenciesMs), requestsPerSecond: m.load.requestsPerSecond, concurrency: m === kubeGet || m === kubeList ? 4 : concurrency, bytesPerResponse: m.load.bytes / Math.max(1, m.load.sent), usage: m.usage }])),
         ratios: { get: getRatio, list: listRatio },
         floors: Object.fromEntries(floors.map((f) => [f.label, f.latency])),
+        queriesAlone: Object.fromEntries(queries.map((q) => [q.label, q.latency])),
         apiLogLevel: ctx.options['api-log-level'] ?? 'info',
         ...(apiProfiles.length > 0 ? { apiProfiles } : {}),
       },
       notes: [
         'Latency: one request at a time (closed loop, after unrecorded warm-up requests); req/s: a separate load-generator process, closed loop at the concurrency shown, on the same 2 cores as the servers.',
         'Floor: the same load generator against a Node HTTP server that answers as many bytes from memory (bench/floor-server.ts): what one request at a time costs on this machine before any work; no p99 of ours can go below it.',
+        "Without HTTP: the API's ReadModel queries and a bare SELECT 1 from the bench's own Node process over one connection, one at a time; a GET's latency is about the HTTP floor plus its query alone.",
         `Claims are created without status (a subresource), so kube responses are smaller than real ones: the kube figures are, if anything, optimistic.${scale !== 1 ? ` Kube list latency is scaled by ${round(scale, 1)} (linear in objects scanned) to ${n} claims.` : ''}`,
       ],
     };
