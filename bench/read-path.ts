@@ -6,6 +6,7 @@
 // and the floor: the same load generator against a server that does nothing (bench/floor-server.ts).
 import { buildClaim } from '../src/activities/kubernetes/resources.js';
 import { ReadModel, type ListFilter } from '../src/api/readmodel.js';
+import { decodeCursor } from '../src/api/routes/instances.js';
 import { lastCompletedBackup, reduce, tenantNamespace, type InstanceEvent, type InstanceState } from '../src/domain/index.js';
 import { eventBatches, hash01, type InstanceSeed } from './lib/events.js';
 import type { LoadPlan, LoadResult, PlannedRequest } from './loadgen.js';
@@ -113,6 +114,12 @@ async function seedClaims(stack: BenchStack, k: number, tenants: number, log: (l
   return { seconds, perSecond: k / seconds };
 }
 
+/** One latency series of the table, one request at a time. */
+interface Labelled {
+  label: string;
+  latency: Summary;
+}
+
 interface Measured {
   label: string;
   latency: LoadResult;
@@ -138,11 +145,11 @@ async function measure(ctx: BenchContext, stack: BenchStack, pids: Record<string
  * The noise floor of one request at a time on this machine: the same load generator against
  * bench/floor-server.ts, answering as many bytes as each of `ours` did with no work at all.
  */
-async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measured[], count: number): Promise<{ label: string; latency: Summary }[]> {
+async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measured[], count: number): Promise<Labelled[]> {
   const [port] = await freePorts(1);
   const server = await spawnService(stack, { name: 'floor-server', script: 'bench/floor-server.ts', args: [String(port)], env: {}, readyLine: 'floor server listening' });
   try {
-    const floors: { label: string; latency: Summary }[] = [];
+    const floors: Labelled[] = [];
     for (const measured of ours) {
       const bytes = Math.round(measured.latency.bytes / Math.max(1, measured.latency.sent));
       const label = `floor: a Node server doing nothing, ${round(bytes / 1024, 1)} KiB answers`;
@@ -162,10 +169,10 @@ async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measure
  * with one connection, one at a time, and a bare round trip to PostgreSQL. Beside the HTTP floor
  * this splits a request's latency into what the loopback hop, the database hop and our work cost.
  */
-async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: InstanceSeed[], lists: ListFilter[], count: number): Promise<{ label: string; latency: Summary }[]> {
-  const client = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
+async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: InstanceSeed[], lists: ListFilter[], count: number): Promise<Labelled[]> {
+  const oneConnection = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
   try {
-    const reads = new ReadModel(client);
+    const reads = new ReadModel(oneConnection);
     const timed = async (label: string, call: (i: number) => Promise<unknown>) => {
       const warmup = Math.max(5, Math.floor(count / 5));
       const latencies: number[] = [];
@@ -180,7 +187,7 @@ async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: Instan
     };
     const pick = <T>(items: T[], i: number) => items[Math.floor(hash01(i + 7000) * items.length)]!;
     return [
-      await timed('floor: one PostgreSQL round trip from Node (SELECT 1)', () => client.query({ name: 'bench-select-1', text: 'SELECT 1' })),
+      await timed('floor: one PostgreSQL round trip from Node (SELECT 1)', () => oneConnection.query({ name: 'bench-select-1', text: 'SELECT 1' })),
       await timed("the GET's query alone (ReadModel.findInstance, no HTTP)", (i) => {
         const seed = pick(gets, i);
         return reads.findInstance(seed.tenant, seed.name);
@@ -188,7 +195,7 @@ async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: Instan
       await timed("the list's query alone (ReadModel.listInstances, no HTTP)", (i) => reads.listInstances(pick(lists, i))),
     ];
   } finally {
-    await client.end();
+    await oneConnection.end();
   }
 }
 
@@ -217,7 +224,8 @@ export const readPathBench: Bench = {
     const getRequests: PlannedRequest[] = sample.map((s) => ({ method: 'GET', url: `${stack.apiUrl}/v1/instances/${s.name}`, headers: auth(s.tenant) }));
 
     // pages of the big tenant's filtered list, following the cursors once
-    const listBase = `${stack.apiUrl}/v1/instances?phase=ready&size=medium&limit=50`;
+    const listQuery = { phase: 'ready', size: 'medium', limit: 50 } as const;
+    const listBase = `${stack.apiUrl}/v1/instances?phase=${listQuery.phase}&size=${listQuery.size}&limit=${listQuery.limit}`;
     const pages: string[] = [listBase];
     for (let i = 0; i < 19; i++) {
       const res = await fetch(pages.at(-1)!, { headers: auth(BIG_TENANT) });
@@ -227,10 +235,10 @@ export const readPathBench: Bench = {
       pages.push(`${listBase}&cursor=${body.nextCursor}`);
     }
     const listRequests: PlannedRequest[] = pages.map((url) => ({ method: 'GET', url, headers: auth(BIG_TENANT) }));
+    // The same pages as the route asks the read model for them: one item more, to know if another page follows.
     const listFilters: ListFilter[] = pages.map((url) => {
       const cursor = new URL(url).searchParams.get('cursor');
-      const after = cursor ? (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string]) : undefined;
-      return { tenant: BIG_TENANT, phase: 'ready', size: 'medium', limit: 51, ...(after ? { after } : {}) };
+      return { tenant: BIG_TENANT, phase: listQuery.phase, size: listQuery.size, limit: listQuery.limit + 1, ...(cursor ? { after: decodeCursor(cursor) } : {}) };
     });
 
     const server = `https://127.0.0.1:${stack.config.ports.apiserver}`;
@@ -271,15 +279,15 @@ export const readPathBench: Bench = {
     const getRatio = ratio(kubeGet, ourGet);
     const listRatio = ratio(kubeList, ourList);
     const extrapolated = scale !== 1 ? ` (x${round(scale, 1)}: ${claims} claims measured, extrapolated to ${n})` : '';
-    const floorRow = (f: (typeof floors)[number]): Row => ({ run: f.label, 'p50 ms': f.latency.p50, 'p99 ms': f.latency.p99 });
+    const latencyRow = (f: Labelled): Row => ({ run: f.label, 'p50 ms': f.latency.p50, 'p99 ms': f.latency.p99 });
     const rows: Row[] = [
       row(ourGet),
       row(ourList),
       row(kubeGet),
       row(kubeList),
       row(kubeDirectGet),
-      ...floors.map(floorRow),
-      ...queries.map(floorRow),
+      ...floors.map(latencyRow),
+      ...queries.map(latencyRow),
       { run: `ratio kube/ours, get by name${extrapolated}`, 'p50 ms': round(getRatio.p50, 0), 'p99 ms': round(getRatio.p99, 0), 'req/s': round(getRatio.rps, 0) },
       { run: `ratio kube/ours, tenant list${extrapolated}`, 'p50 ms': round(listRatio.p50, 0), 'p99 ms': round(listRatio.p99, 0), 'req/s': round(listRatio.rps, 0) },
     ];

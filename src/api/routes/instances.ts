@@ -19,7 +19,8 @@ import { errors, instancePath } from './responses.js';
 const Cursor = z.tuple([InstanceName, z.string().max(100).regex(/^[\w-]+$/)]);
 const encodeCursor = (name: string, instanceId: string): string => Buffer.from(JSON.stringify([name, instanceId])).toString('base64url');
 
-function decodeCursor(cursor: string): readonly [string, string] {
+/** The (name, instance id) a list cursor resumes after. */
+export function decodeCursor(cursor: string): readonly [string, string] {
   try {
     return Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
