@@ -34,10 +34,14 @@ export interface LoadPlan {
   kubeconfig?: string;
   /** Record every request (start time, latency, status, tag), not just latencies. */
   recordAll?: boolean;
+  /** Send `x-request-id: <prefix><n>` with the n-th request (and record it), so a server's own timings can be matched to ours. */
+  requestIdPrefix?: string;
 }
 
 export interface Sent {
   tag: string | undefined;
+  /** The x-request-id sent, with `requestIdPrefix`. */
+  requestId?: string;
   /** epoch ms */
   startedAt: number;
   latencyMs: number;
@@ -90,13 +94,14 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     return plan.requests[i]!;
   };
 
-  const send = (request: PlannedRequest) =>
+  const send = (request: PlannedRequest, requestId: string | undefined) =>
     new Promise<{ status: number; bytes: number; body: string }>((resolve, reject) => {
       const url = new URL(request.url);
       const secure = url.protocol === 'https:';
+      const headers = { ...(request.body ? { 'content-type': 'application/json' } : {}), ...request.headers, ...(requestId ? { 'x-request-id': requestId } : {}) };
       const req = (secure ? https : http).request(
         url,
-        { method: request.method, headers: { ...(request.body ? { 'content-type': 'application/json' } : {}), ...request.headers }, agent: secure ? httpsAgent : httpAgent },
+        { method: request.method, headers, agent: secure ? httpsAgent : httpAgent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -117,13 +122,15 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       if (sent >= total || performance.now() >= end) return;
       const index = sent++;
       const request = pick();
-      const startedAt = Date.now();
+      const requestId = plan.requestIdPrefix === undefined ? undefined : `${plan.requestIdPrefix}${index}`;
       const start = performance.now();
+      // epoch ms with the sub-millisecond part, comparable with another process's timeOrigin + now()
+      const startedAt = performance.timeOrigin + start;
       let status = 0;
       let size = 0;
       let body = '';
       try {
-        ({ status, bytes: size, body } = await send(request));
+        ({ status, bytes: size, body } = await send(request, requestId));
       } catch (error) {
         if (errors.length < 20) errors.push((error as Error).message);
       }
@@ -132,7 +139,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       latencies.push(latency);
       statuses[status] = (statuses[status] ?? 0) + 1;
       bytes += size;
-      if (plan.recordAll) all.push({ tag: request.tag, startedAt, latencyMs: latency, status, bytes: size, ...(status >= 300 ? { body } : {}) });
+      if (plan.recordAll) all.push({ tag: request.tag, ...(requestId ? { requestId } : {}), startedAt, latencyMs: latency, status, bytes: size, ...(status >= 300 ? { body } : {}) });
     }
   };
   if (plan.warmupMs === undefined) measuredStart = t0;

@@ -15,6 +15,7 @@ import { runLoadProcess } from './lib/load.js';
 import { startUsageMeter } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile } from './lib/profile.js';
 import { round, summarize, type Row, type Summary } from './lib/report.js';
+import { serverTimingsRecorder, splitByServer } from './lib/server-timings.js';
 import { spawnService, startApi, startBenchStack, type BenchStack } from './lib/stack.js';
 import { freePorts } from '../stack/config.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
@@ -127,9 +128,10 @@ interface Measured {
   usage: ReturnType<ReturnType<typeof startUsageMeter>['stop']>;
 }
 
-async function measure(ctx: BenchContext, stack: BenchStack, pids: Record<string, number | undefined>, label: string, requests: PlannedRequest[], plan: { latencyCount: number; loadConcurrency: number; loadMs: number; kube?: boolean }): Promise<Measured> {
+async function measure(ctx: BenchContext, stack: BenchStack, pids: Record<string, number | undefined>, label: string, requests: PlannedRequest[], plan: { latencyCount: number; loadConcurrency: number; loadMs: number; kube?: boolean; requestIdPrefix?: string }): Promise<Measured> {
   const base: Omit<LoadPlan, 'concurrency'> = { requests, order: 'random', ...(plan.kube ? { kubeconfig: stack.kubeconfig } : {}) };
-  const latency = await runLoadProcess(stack, { ...base, concurrency: 1, count: plan.latencyCount, warmupCount: Math.max(5, Math.floor(plan.latencyCount / 5)) });
+  const ids = plan.requestIdPrefix === undefined ? {} : { recordAll: true, requestIdPrefix: plan.requestIdPrefix };
+  const latency = await runLoadProcess(stack, { ...base, ...ids, concurrency: 1, count: plan.latencyCount, warmupCount: Math.max(5, Math.floor(plan.latencyCount / 5)) });
   let loadPid: number | undefined;
   const meter = startUsageMeter({ ...pids, get loadgen() { return loadPid; } }, 500);
   const load = await runLoadProcess(stack, { ...base, concurrency: plan.loadConcurrency, durationMs: plan.loadMs, warmupMs: 1000 }, (s) => (loadPid = s.pid));
@@ -213,7 +215,12 @@ export const readPathBench: Bench = {
     await seedReadModel(pool, n, tenants, ctx.log);
     const creation = await seedClaims(stack, claims, tenants, ctx.log);
     const profile = ctx.options.profile === 'true';
-    const api = await startApi(stack, ctx.options['api-log-level'] ? { LOG_LEVEL: ctx.options['api-log-level'] } : {}, profile ? cpuProfileFlags('read-path-api') : []);
+    const serverTimings = serverTimingsRecorder(stack.config.stateDir);
+    const api = await startApi(
+      stack,
+      { ...(ctx.options['api-log-level'] ? { LOG_LEVEL: ctx.options['api-log-level'] } : {}), ...serverTimings.env },
+      [...(profile ? cpuProfileFlags('read-path-api') : []), ...serverTimings.nodeFlags],
+    );
     const pids = { ...(await stack.pids()), api: api.pid };
 
     // Who asks: the big tenant and 100 others that have claims too.
@@ -248,8 +255,8 @@ export const readPathBench: Bench = {
     const kubeDirect: PlannedRequest[] = sample.map((s) => ({ method: 'GET', url: `${server}${CLAIMS}/namespaces/${tenantNamespace(s.tenant)}/postgresqlinstances/${s.name}` }));
 
     const quick = ctx.quick;
-    const ourGet = await measure(ctx, stack, pids, 'read model: GET /v1/instances/{name}', getRequests, { latencyCount: quick ? 1000 : 3000, loadConcurrency: concurrency, loadMs });
-    const ourList = await measure(ctx, stack, pids, 'read model: list, one tenant, filtered, 50/page', listRequests, { latencyCount: quick ? 1000 : 3000, loadConcurrency: concurrency, loadMs });
+    const ourGet = await measure(ctx, stack, pids, 'read model: GET /v1/instances/{name}', getRequests, { latencyCount: quick ? 1000 : 3000, loadConcurrency: concurrency, loadMs, requestIdPrefix: 'bench-get-' });
+    const ourList = await measure(ctx, stack, pids, 'read model: list, one tenant, filtered, 50/page', listRequests, { latencyCount: quick ? 1000 : 3000, loadConcurrency: concurrency, loadMs, requestIdPrefix: 'bench-list-' });
     const kubeGet = await measure(ctx, stack, pids, 'kube: list claims, label selector tenant+instance', kubeGetRequests, { latencyCount: quick ? 20 : 50, loadConcurrency: 4, loadMs, kube: true });
     const kubeList = await measure(ctx, stack, pids, 'kube: list claims, label selector tenant', kubeListRequests, { latencyCount: quick ? 20 : 50, loadConcurrency: 4, loadMs, kube: true });
     const kubeDirectGet = await measure(ctx, stack, pids, 'kube: GET one claim by namespace/name (not a list)', kubeDirect, { latencyCount: quick ? 500 : 2000, loadConcurrency: concurrency, loadMs, kube: true });
@@ -257,6 +264,18 @@ export const readPathBench: Bench = {
     const queries = await measureQueries(ctx, stack, sample, listFilters, quick ? 1000 : 3000);
 
     await api.stop();
+    const timings = serverTimings.read();
+    const splits = [
+      { what: 'GET', split: splitByServer(ourGet.latency.all ?? [], timings) },
+      { what: 'list', split: splitByServer(ourList.latency.all ?? [], timings) },
+    ];
+    for (const { what, split } of splits) {
+      const s = split.slowest1Percent;
+      ctx.log(
+        `${what}, one at a time, as the API saw it: ${split.matched} requests; ${split.collections.count} collections (pause p50 ${split.collections.pauseMs.p50} ms, max ${split.collections.pauseMs.max} ms) overlapped ${split.overlappingGc.requests}; ` +
+          `the slowest ${split.overlappingGc.slowest1Percent} (${s.clientMs} ms mean): ${s.toApiMs} ms to the API, ${s.insideApiMs} ms inside it (${s.collectingMs} ms collecting), ${s.backMs} ms back; ${split.overlappingGc.ofSlowest1Percent} of them overlapped a collection`,
+      );
+    }
     const apiProfiles = profile ? profilesOf('read-path-api').map((f) => summarizeProfile(f, 30)) : [];
     for (const p of apiProfiles) ctx.log(`api profile ${p.file}: ${round(100 - p.idlePercent, 1)}% busy; top: ${p.areas.filter((a) => a.area !== '(idle)').slice(0, 8).map((a) => `${a.area} ${a.percent}%`).join(', ')}`);
 
@@ -288,6 +307,12 @@ export const readPathBench: Bench = {
       row(kubeDirectGet),
       ...floors.map(latencyRow),
       ...queries.map(latencyRow),
+      ...splits.flatMap(({ what, split }) => [
+        latencyRow({ label: `${what}: client sends -> the API has the request`, latency: split.toApi }),
+        latencyRow({ label: `${what}: inside the API, request -> response written`, latency: split.insideApi }),
+        latencyRow({ label: `${what}: response written -> the client has it`, latency: split.back }),
+        latencyRow({ label: `${what}: the requests no collection in the API overlapped (${split.withoutGc.n} of ${split.matched})`, latency: split.withoutGc }),
+      ]),
       { run: `ratio kube/ours, get by name${extrapolated}`, 'p50 ms': round(getRatio.p50, 0), 'p99 ms': round(getRatio.p99, 0), 'req/s': round(getRatio.rps, 0) },
       { run: `ratio kube/ours, tenant list${extrapolated}`, 'p50 ms': round(listRatio.p50, 0), 'p99 ms': round(listRatio.p99, 0), 'req/s': round(listRatio.rps, 0) },
     ];
@@ -306,12 +331,14 @@ export const readPathBench: Bench = {
         ratios: { get: getRatio, list: listRatio },
         floors: Object.fromEntries(floors.map((f) => [f.label, f.latency])),
         queriesAlone: Object.fromEntries(queries.map((q) => [q.label, q.latency])),
+        asTheApiSawIt: Object.fromEntries(splits.map(({ what, split }) => [what, split])),
         apiLogLevel: ctx.options['api-log-level'] ?? 'info',
         ...(apiProfiles.length > 0 ? { apiProfiles } : {}),
       },
       notes: [
         'Latency: one request at a time (closed loop, after unrecorded warm-up requests); req/s: a separate load-generator process, closed loop at the concurrency shown, on the same 2 cores as the servers.',
         'Floor: the same load generator against a Node HTTP server that answers as many bytes from memory (bench/floor-server.ts): what one request at a time costs on this machine before any work; no p99 of ours can go below it.',
+        "As the API saw it: bench/lib/server-timings.mjs, preloaded into the API, records each request's start and finish and every garbage collection on the API's own clock; matched to the client's one-at-a-time requests by x-request-id, and the client's send times put on that clock through both processes' performance.timeOrigin. Each leg's percentiles are its own (they do not add up).",
         "Without HTTP: the API's ReadModel queries and a bare SELECT 1 from the bench's own Node process over one connection, one at a time; a GET's latency is about the HTTP floor plus its query alone.",
         `Claims are created without status (a subresource), so kube responses are smaller than real ones: the kube figures are, if anything, optimistic.${scale !== 1 ? ` Kube list latency is scaled by ${round(scale, 1)} (linear in objects scanned) to ${n} claims.` : ''}`,
       ],
