@@ -1,5 +1,5 @@
 // Preloaded into the read-path bench's API (`--import`; plain JS, as it loads before tsx): records,
-// on the API's own clock, when each HTTP request carrying an x-request-id started and finished,
+// on the API's own clock, when each HTTP request carrying an x-request-id was parsed and answered,
 // and every garbage collection, and writes them to $BENCH_SERVER_TIMINGS_FILE at exit. With the
 // client's latencies this splits a slow request into time inside the API (and the collections in
 // it) and time outside it (loopback, the kernel waking the processes). Nothing in src/ knows it.
@@ -8,26 +8,27 @@ import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import process from 'node:process';
 
-/** @typedef {{ request: import('node:http').IncomingMessage }} RequestMessage */
+/** @typedef {{ request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse }} RequestMessage */
 
-/** @type {Map<import('node:http').IncomingMessage, { id: string, start: number }>} */
-const started = new Map();
 /** @type {{ id: string, start: number, end: number }[]} */
 const requests = [];
 /** @type {{ start: number, durationMs: number, kind: number | undefined }[]} */
 const collections = [];
 
+// The end is when the API calls response.end(), handing the answer to the socket; not the
+// 'finish' event, which runs a turn later and so would count a stall after the bytes left.
 subscribe('http.server.request.start', (message) => {
-  const { request } = /** @type {RequestMessage} */ (message);
+  const { request, response } = /** @type {RequestMessage} */ (message);
   const id = request.headers['x-request-id'];
-  if (typeof id === 'string') started.set(request, { id, start: performance.now() });
-});
-subscribe('http.server.response.finish', (message) => {
-  const { request } = /** @type {RequestMessage} */ (message);
-  const entry = started.get(request);
-  if (!entry) return;
-  started.delete(request);
-  requests.push({ ...entry, end: performance.now() });
+  if (typeof id !== 'string') return;
+  const start = performance.now();
+  const end = /** @type {(...args: unknown[]) => import('node:http').ServerResponse} */ (response.end.bind(response));
+  response.end = /** @type {typeof response.end} */ (
+    (/** @type {unknown[]} */ ...args) => {
+      requests.push({ id, start, end: performance.now() });
+      return end(...args);
+    }
+  );
 });
 
 new PerformanceObserver((list) => {
