@@ -1,8 +1,8 @@
 // Preloaded into the read-path bench's API (`--import`; plain JS, as it loads before tsx): records,
 // on the API's own clock, when each HTTP request carrying an x-request-id was parsed and answered,
 // and every garbage collection, and writes them to $BENCH_SERVER_TIMINGS_FILE at exit. With the
-// client's latencies this splits a slow request into time inside the API (and the collections in
-// it) and time outside it (loopback, the kernel waking the processes). Nothing in src/ knows it.
+// client's latencies this splits a request into reaching the API, inside it (and the collections
+// there) and coming back (loopback, the kernel waking the processes). Nothing in src/ knows it.
 import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';

@@ -1,5 +1,6 @@
 // Splits the client's latencies by what the API saw of the same requests (bench/lib/server-timings.mjs,
-// preloaded into the API): time inside the API, time outside it, and the API's garbage collections.
+// preloaded into the API): three legs (reaching the API, inside it, coming back) and the API's
+// garbage collections that overlapped each request.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../stack/index.js';
