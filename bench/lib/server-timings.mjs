@@ -12,7 +12,7 @@ import process from 'node:process';
 
 /** @type {{ id: string, start: number, end: number }[]} */
 const requests = [];
-/** @type {{ start: number, durationMs: number, kind: number | undefined }[]} */
+/** @type {{ start: number, durationMs: number }[]} */
 const collections = [];
 
 // The end is when the API calls response.end(), handing the answer to the socket; not the
@@ -32,10 +32,7 @@ subscribe('http.server.request.start', (message) => {
 });
 
 new PerformanceObserver((list) => {
-  for (const gc of list.getEntries()) {
-    const { detail } = /** @type {{ detail?: { kind?: number } }} */ (/** @type {unknown} */ (gc));
-    collections.push({ start: gc.startTime, durationMs: gc.duration, kind: detail?.kind });
-  }
+  for (const gc of list.getEntries()) collections.push({ start: gc.startTime, durationMs: gc.duration });
 }).observe({ entryTypes: ['gc'] });
 
 process.on('exit', () => {

@@ -16,7 +16,6 @@ interface ServerRequest {
 interface Collection {
   start: number;
   durationMs: number;
-  kind: number | undefined;
 }
 
 export interface ServerTimings {
