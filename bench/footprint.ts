@@ -1,12 +1,14 @@
 // 6. Footprint. (a) Worker RSS and CPU with N idle instance workflows open, all in the worker's
 // cache (WORKER_MAX_CACHED_WORKFLOWS >= N, the worst case), measured over an idle period; the
 // baseline is the same worker process with nothing cached (restarted), in the same run.
-// (b) History per instance after many operations: continue-as-new keeps each run's history bounded.
+// (b) History per instance after many operations: continue-as-new keeps each run's history bounded,
+// and what each run carries into the next (the state) stays bounded too: on-demand backups are
+// kept at the instance's limit (the oldest deleted when it is full), the worst case.
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Command } from '../src/domain/index.js';
+import { ON_DEMAND_BACKUPS_MAX, type Command, type InstanceState } from '../src/domain/index.js';
 import { commandUpdates } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady } from './lib/fleet.js';
@@ -74,6 +76,13 @@ async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, 
   return { usage, memory, profile, threads, status };
 }
 
+/** The size of what a run was started with: after continue-as-new, the state carried from the run before. */
+async function carriedInputBytes(client: Client, workflowId: string, runId: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const payloads = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  return payloads.reduce((bytes, payload) => bytes + (payload.data?.length ?? 0), 0);
+}
+
 async function historyAfterOperations(ctx: BenchContext, client: Client, taskQueue: string, operations: number, continueAsNewAfterEvents: number | undefined) {
   const member = { tenant: 'hist', name: `ops-${continueAsNewAfterEvents ?? 'default'}` };
   await startInstancesDirect(client, taskQueue, [member], 1, continueAsNewAfterEvents ? { continueAsNewAfterEvents } : undefined);
@@ -86,13 +95,25 @@ async function historyAfterOperations(ctx: BenchContext, client: Client, taskQue
   }
   const t0 = Date.now();
   const perOp: number[] = [];
-  for (let i = 0; i < operations; i++) {
-    const command = COMMANDS[i % COMMANDS.length]!;
+  const send = async (command: Command) => {
     const requestId = randomUUID();
     const c0 = Date.now();
     // the handle follows continue-as-new (no run id): each update reaches the current run
     await client.workflow.getHandle(workflowId).executeUpdate(commandUpdates[command.kind], { args: [{ requestId, actor: 'tenant:bench', command }], updateId: requestId });
     perOp.push(Date.now() - c0);
+  };
+  let deletedBackups = 0;
+  for (let i = 0; i < operations; i++) {
+    const command = COMMANDS[i % COMMANDS.length]!;
+    if (command.kind === 'backup') {
+      const { backups } = (await handle.query<InstanceState>('state'));
+      const onDemand = backups.filter((backup) => backup.purpose === 'on-demand');
+      if (onDemand.length >= ON_DEMAND_BACKUPS_MAX) {
+        await send({ kind: 'delete-backup', backupName: onDemand[0]!.name });
+        deletedBackups++;
+      }
+    }
+    await send(command);
     if ((i + 1) % 100 === 0) ctx.log(`history (${member.name}): ${i + 1}/${operations} operations (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await sleep(2000);
@@ -103,8 +124,12 @@ async function historyAfterOperations(ctx: BenchContext, client: Client, taskQue
   }
   const current = runs.find((r) => r.status === 'RUNNING');
   const total = runs.reduce((a, r) => a + r.historyLength, 0);
+  const sent = perOp.length;
+  const state = await handle.query<InstanceState>('state');
   return {
-    operations, continueAsNewAfterEvents: continueAsNewAfterEvents ?? null, runs: runs.length, totalEvents: total, eventsPerOperation: total / operations,
+    operations: sent, deletedBackups, backupsInState: state.backups.length, stateBytes: JSON.stringify(state).length,
+    carriedBytes: current ? await carriedInputBytes(client, workflowId, current.runId) : null,
+    continueAsNewAfterEvents: continueAsNewAfterEvents ?? null, runs: runs.length, totalEvents: total, eventsPerOperation: total / sent,
     maxEventsInOneRun: Math.max(...runs.map((r) => r.historyLength)), currentRunEvents: current?.historyLength ?? null, currentRunBytes: current?.historySizeBytes ?? null,
     maxBytesInOneRun: Math.max(...runs.map((r) => r.historySizeBytes)), operationMs: summarize(perOp), seconds: (Date.now() - t0) / 1000,
   };
@@ -172,8 +197,8 @@ export const footprintBench: Bench = {
     const rows: Row[] = [
       { run: 'worker, nothing cached, idle', workflows: 0, 'rss MiB': w(empty).rssEndMiB, 'heap after GC MiB': heapMiB(emptyIdle), 'idle worker cores': w(empty).cores, 'idle temporal cores': empty.processes.temporal?.cores, 'other cores': empty.machine.otherCores },
       { run: `worker, ${n} idle instances open, ${cached} cached`, workflows: n, 'rss MiB': w(full).rssEndMiB, 'heap after GC MiB': heapMiB(fullIdle), 'heap KiB per workflow': round(heapPerWorkflowKiB, 1), 'idle worker cores': w(full).cores, 'idle temporal cores': full.processes.temporal?.cores, 'other cores': full.machine.otherCores, 'KiB per cached workflow': round(perWorkflowKiB, 1), 'extrapolated all cached MiB': round(w(empty).rssEndMiB + (perWorkflowKiB * n) / 1024, 0) },
-      { run: `history after ${operations} ops, Temporal's suggestion`, runs: natural.runs, 'events total': natural.totalEvents, 'events/op': round(natural.eventsPerOperation, 1), 'max events in a run': natural.maxEventsInOneRun, 'current run events': natural.currentRunEvents, 'max run KiB': round(natural.maxBytesInOneRun / 1024, 0), 'op p50 ms': natural.operationMs.p50 },
-      { run: `history after ${operations} ops, continueAsNewAfterEvents ${forcedCan}`, runs: forced.runs, 'events total': forced.totalEvents, 'events/op': round(forced.eventsPerOperation, 1), 'max events in a run': forced.maxEventsInOneRun, 'current run events': forced.currentRunEvents, 'max run KiB': round(forced.maxBytesInOneRun / 1024, 0), 'op p50 ms': forced.operationMs.p50 },
+      { run: `history after ${operations} ops, Temporal's suggestion`, runs: natural.runs, 'events total': natural.totalEvents, 'events/op': round(natural.eventsPerOperation, 1), 'max events in a run': natural.maxEventsInOneRun, 'current run events': natural.currentRunEvents, 'max run KiB': round(natural.maxBytesInOneRun / 1024, 0), 'carried KiB': round((natural.carriedBytes ?? NaN) / 1024, 1), 'backups in state': natural.backupsInState, 'op p50 ms': natural.operationMs.p50 },
+      { run: `history after ${operations} ops, continueAsNewAfterEvents ${forcedCan}`, runs: forced.runs, 'events total': forced.totalEvents, 'events/op': round(forced.eventsPerOperation, 1), 'max events in a run': forced.maxEventsInOneRun, 'current run events': forced.currentRunEvents, 'max run KiB': round(forced.maxBytesInOneRun / 1024, 0), 'carried KiB': round((forced.carriedBytes ?? NaN) / 1024, 1), 'backups in state': forced.backupsInState, 'op p50 ms': forced.operationMs.p50 },
     ];
     const rssGiB = w(full).rssEndMiB / 1024;
     return {
@@ -183,12 +208,14 @@ export const footprintBench: Bench = {
         // against the empty worker of the same run: what the open instances themselves cost at idle
         { what: `idle CPU added by ${n} open instances (no per-instance polling)`, target: 'near zero (< 0.01 cores over the empty worker)', measured: `${round(w(full).cores - w(empty).cores, 3)} cores (${w(full).cores} against ${w(empty).cores})`, met: w(full).cores - w(empty).cores < 0.01 },
         { what: 'history per run bounded by continue-as-new', target: `<= ${forcedCan} + one operation`, measured: `max ${forced.maxEventsInOneRun} events in ${forced.runs} runs`, met: forced.maxEventsInOneRun <= forcedCan + 60 },
+        { what: 'state carried by continue-as-new bounded', target: `<= ${ON_DEMAND_BACKUPS_MAX} on-demand backups in the state`, measured: `${forced.backupsInState} backups, ${round((forced.carriedBytes ?? NaN) / 1024, 1)} KiB carried`, met: forced.backupsInState <= ON_DEMAND_BACKUPS_MAX },
       ],
       details: { n, workerCache: Number(cache), cached, idleSeconds, provisionSeconds, empty, full, perWorkflowKiB, heapPerWorkflowKiB, memory: { empty: emptyIdle.memory, full: fullIdle.memory }, idleProfile: { empty: emptyIdle.profile, full: fullIdle.profile }, procStatus: { empty: emptyIdle.status, full: fullIdle.status }, threadCores: { empty: emptyIdle.threads, full: fullIdle.threads }, natural, forced },
       notes: [
         `Idle: ${idleSeconds} s with no commands, starting 5 s after the last Ready. RSS is the worker's resident set (/proc), CPU its user+system time over that period (all threads).`,
         `Worker cache ${cache} (WORKER_MAX_CACHED_WORKFLOWS): ${cached} of the ${n} workflows stay in memory; the others are evicted and replayed on their next task. "extrapolated all cached" is NOT measured.`,
         'History: one instance receives the operations one after another (restart, backup, settings, security upgrade, settings) through Temporal Updates; simulator delays 0.',
+        `Once it keeps ${ON_DEMAND_BACKUPS_MAX} on-demand backups (its limit), each backup is preceded by the deletion of the oldest (counted as an operation). "carried KiB" is the input of the current run: the state (and the request ids seen) continue-as-new carried over.`,
       ],
     };
   },

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'same_version',
   'invalid_transition',
   'not_ready',
+  'backup_limit',
   'idempotency_key_reused',
   'unavailable',
   'internal',
@@ -85,6 +86,8 @@ const REJECTIONS: Record<string, { status: number; code: ErrorCode }> = {
   same_version: { status: 422, code: 'same_version' },
   invalid_transition: { status: 422, code: 'invalid_transition' },
   not_ready: { status: 422, code: 'not_ready' },
+  unknown_backup: { status: 404, code: 'not_found' },
+  backup_limit: { status: 409, code: 'backup_limit' },
   invalid_command: { status: 400, code: 'invalid_request' },
 };
 

@@ -87,6 +87,7 @@ interface BackupRow {
   compressed_bytes: string | null;
   postgres_version: string | null;
   error: string | null;
+  deleted_at: Date | null;
 }
 
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
@@ -176,11 +177,12 @@ export class ReadModel {
     return rows.map(toEvent);
   }
 
-  async backups(instanceId: string): Promise<Backup[]> {
+  /** The backups that exist; with `deleted`, also those deleted since (their record stays). */
+  async backups(instanceId: string, { deleted = false } = {}): Promise<Backup[]> {
     const { rows } = await this.pool.query<BackupRow>(
-      `SELECT name, purpose, status, request_id, requested_at, completed_at, size_bytes, compressed_bytes, postgres_version, error
-       FROM backups WHERE instance_id = $1 ORDER BY requested_at, name`,
-      [instanceId],
+      `SELECT name, purpose, status, request_id, requested_at, completed_at, size_bytes, compressed_bytes, postgres_version, error, deleted_at
+       FROM backups WHERE instance_id = $1 AND ($2 OR deleted_at IS NULL) ORDER BY requested_at, name`,
+      [instanceId, deleted],
     );
     return rows.map((row) => ({
       name: row.name,
@@ -193,6 +195,7 @@ export class ReadModel {
       compressedBytes: numberOrNull(row.compressed_bytes),
       postgresVersion: row.postgres_version,
       error: row.error,
+      deletedAt: isoOrNull(row.deleted_at),
     }));
   }
 

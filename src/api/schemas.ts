@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, Subscription, TOPIC_NAMES,
+  BackupName, ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, Subscription, TOPIC_NAMES,
   UpgradeCommand, type BackupPurpose, type MaintenanceRun, type OperationType, type Phase,
 } from '../domain/index.js';
 
@@ -13,7 +13,7 @@ const keysOf = <K extends string>(record: Record<K, true>) => Object.keys(record
 export const PHASES = keysOf<Phase>({ provisioning: true, ready: true, failed: true, deprovisioning: true, deleted: true });
 export const OPERATION_TYPES = keysOf<OperationType>({
   provision: true, scale: true, restart: true, 'minor-upgrade': true, 'major-upgrade': true, 'security-upgrade': true,
-  backup: true, 'change-settings': true, maintenance: true, deprovision: true,
+  backup: true, 'delete-backup': true, 'change-settings': true, maintenance: true, deprovision: true,
 });
 const BACKUP_PURPOSES = keysOf<BackupPurpose>({ 'on-demand': true, 'pre-upgrade': true, final: true, scheduled: true, maintenance: true });
 export const MAINTENANCE_STATUSES = keysOf<MaintenanceRun['status']>({ waiting: true, running: true, completed: true, failed: true, skipped: true });
@@ -78,6 +78,12 @@ const booleanString = z.enum(['true', 'false']).transform((value) => value === '
 export const DeleteQuery = z.strictObject({
   finalBackup: booleanString.optional().describe('false skips the final backup (default true)'),
   reason: Reason.optional(),
+});
+
+export const BackupParams = z.strictObject({ name: InstanceName, backup: BackupName });
+export const ReasonQuery = z.strictObject({ reason: Reason.optional() });
+export const BackupsQuery = z.strictObject({
+  deleted: booleanString.optional().describe('true: also the backups that were deleted (by retention or on request), with deletedAt'),
 });
 
 export const LIST_LIMIT_MAX = 100;
@@ -198,6 +204,7 @@ export const Backup = z
     compressedBytes: z.number().nullable(),
     postgresVersion: z.string().nullable(),
     error: z.string().nullable(),
+    deletedAt: Timestamp.nullable().describe('When the SGBackup was deleted; null while it exists (only listed with ?deleted=true)'),
   })
   .meta({ id: 'Backup' });
 export type Backup = z.infer<typeof Backup>;

@@ -17,6 +17,8 @@ export function backupView(record: BackupRecord): Backup {
     compressedBytes: record.compressedBytes ?? null,
     postgresVersion: record.postgresVersion ?? null,
     error: record.error ?? null,
+    // The state holds only backups that exist.
+    deletedAt: null,
   };
 }
 

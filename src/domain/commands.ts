@@ -18,6 +18,15 @@ export const SecurityUpgradeCommand = z.strictObject({ kind: z.literal('security
 
 export const BackupCommand = z.strictObject({ kind: z.literal('backup') });
 
+/** A Kubernetes object name (DNS-1123 subdomain), as the SGBackups claimflow creates are named. */
+export const BackupName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a backup name as GET /v1/instances/{name}/backups lists it');
+
+export const DeleteBackupCommand = z.strictObject({ kind: z.literal('delete-backup'), backupName: BackupName });
+
 export const ChangeSettingsCommand = z.strictObject({
   kind: z.literal('change-settings'),
   maintenanceWindow: MaintenanceWindow.optional(),
@@ -34,6 +43,7 @@ export const Command = z.discriminatedUnion('kind', [
   UpgradeCommand,
   SecurityUpgradeCommand,
   BackupCommand,
+  DeleteBackupCommand,
   ChangeSettingsCommand,
   DeprovisionCommand,
 ]);

@@ -13,6 +13,8 @@ export type RejectionCode =
   | 'unknown_version'
   | 'downgrade'
   | 'same_version'
+  | 'unknown_backup'
+  | 'backup_limit'
   | 'gone';
 
 export interface Rejection {
@@ -21,6 +23,13 @@ export interface Rejection {
 }
 
 export type Decision = { ok: true; upgradeKind?: 'minor' | 'major' } | ({ ok: false } & Rejection);
+
+/**
+ * On-demand backups stay until someone deletes them (StackGres's managedLifecycle false), and each
+ * is carried in the instance's state from run to run: a limit keeps that state, and the storage
+ * bill, bounded, as cloud databases limit manual snapshots.
+ */
+export const ON_DEMAND_BACKUPS_MAX = 100;
 
 const reject = (code: RejectionCode, message: string): Decision => ({ ok: false, code, message });
 
@@ -37,6 +46,11 @@ export function decide(state: InstanceState, command: Command): Decision {
       : { ok: true };
   }
   if (command.kind === 'change-settings') return { ok: true };
+  if (command.kind === 'delete-backup') {
+    return state.backups.some((backup) => backup.name === command.backupName)
+      ? { ok: true }
+      : reject('unknown_backup', `instance ${state.name} has no backup ${command.backupName}`);
+  }
   if (state.phase !== 'ready' || state.version === null) {
     return reject('not_ready', `instance ${state.name} is ${state.phase}; ${command.kind} needs a ready instance`);
   }
@@ -49,9 +63,14 @@ export function decide(state: InstanceState, command: Command): Decision {
       const plan = planUpgrade(state.version, command.version);
       return plan.ok ? { ok: true, upgradeKind: plan.kind } : reject(plan.code, plan.message);
     }
+    case 'backup': {
+      const kept = state.backups.filter((backup) => backup.purpose === 'on-demand').length;
+      return kept >= ON_DEMAND_BACKUPS_MAX
+        ? reject('backup_limit', `instance ${state.name} keeps ${kept} on-demand backups, the most it may (${ON_DEMAND_BACKUPS_MAX}); delete one first`)
+        : { ok: true };
+    }
     case 'restart':
     case 'security-upgrade':
-    case 'backup':
       return { ok: true };
   }
 }

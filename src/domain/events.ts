@@ -14,6 +14,7 @@ export type OperationType =
   | 'major-upgrade'
   | 'security-upgrade'
   | 'backup'
+  | 'delete-backup'
   | 'change-settings'
   | 'maintenance'
   | 'deprovision';
@@ -58,7 +59,9 @@ interface EventData {
   BackupCompleted: BackupResult & { purpose: BackupPurpose };
   BackupFailed: { backupName: string; purpose: BackupPurpose; stackgresReason: string; message: string };
   OperationFailed: { operation: OperationType; dbOpsName?: string; stackgresReason: string; message: string };
-  BackupDeleted: { backupName: string; cause: 'retention' };
+  BackupDeletionRequested: { backupName: string };
+  /** retention: the backup policy's (scheduled backups); requested: someone asked (delete-backup). */
+  BackupDeleted: { backupName: string; cause: 'retention' | 'requested' };
   MaintenanceWindowOpened: { runId: string; trigger: MaintenanceTrigger; windowEndsAt: string };
   MaintenanceStarted: { runId: string; plan: string };
   MaintenanceCompleted: { runId: string; summary: string };

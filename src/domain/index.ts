@@ -8,5 +8,6 @@ export * from './reducer.js';
 export * from './sizes.js';
 export * from './spec.js';
 export * from './state.js';
+export * from './retention.js';
 export * from './scheduled-work.js';
 export * from './notifications.js';

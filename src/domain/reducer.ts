@@ -123,8 +123,12 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
       const failed = updateBackup(state, event.data.backupName, { status: 'failed', error: event.data.message });
       return finish(failed, event, ['backup'], 'failed', { reason: event.data.stackgresReason, message: event.data.message });
     }
-    case 'BackupDeleted':
-      return { ...state, backups: state.backups.filter((backup) => backup.name !== event.data.backupName) };
+    case 'BackupDeletionRequested':
+      return start(state, event, 'delete-backup', `deleting SGBackup ${event.data.backupName}`);
+    case 'BackupDeleted': {
+      const remaining = { ...state, backups: state.backups.filter((backup) => backup.name !== event.data.backupName) };
+      return finish(remaining, event, ['delete-backup'], 'succeeded');
+    }
     case 'OperationFailed':
       return finish(state, event, null, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
     case 'MaintenanceWindowOpened':

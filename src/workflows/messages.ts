@@ -63,6 +63,7 @@ export const commandUpdates: Record<Command['kind'], CommandUpdate> = {
   upgrade: defineUpdate('upgrade'),
   'security-upgrade': defineUpdate('security-upgrade'),
   backup: defineUpdate('backup'),
+  'delete-backup': defineUpdate('delete-backup'),
   'change-settings': defineUpdate('change-settings'),
   deprovision: defineUpdate('deprovision'),
 };

@@ -84,6 +84,8 @@ test('bad input is a 400 invalid_request naming each bad field', async () => {
   expectError(await call('GET', `/v1/instances/${name}/state?at=yesterday`), 400, 'invalid_request', ['query.at']);
   expectError(await call('GET', `/v1/instances/${name}/events?after=-1`), 400, 'invalid_request', ['query.after']);
   expectError(await call('GET', '/v1/instances/Not_A_Name'), 400, 'invalid_request', ['params.name']);
+  expectError(await call('DELETE', `/v1/instances/${name}/backups/Not_A_Backup`), 400, 'invalid_request', ['params.backup']);
+  expectError(await call('GET', `/v1/instances/${name}/backups?deleted=yes`), 400, 'invalid_request', ['query.deleted']);
   expectError(
     await call('POST', `/v1/instances/${name}/backups`, { headers: { 'idempotency-key': 'has spaces in it' } }),
     400, 'invalid_request', ['headers.idempotency-key'],

@@ -48,7 +48,7 @@ async function accepted(call: Call, method: 'POST' | 'PATCH' | 'DELETE', url: st
   const reply = await call<Accepted>(method, url, body === undefined ? {} : { body });
   assert.equal(reply.status, 202, `${method} ${url}: ${JSON.stringify(reply.body)}`);
   assert.equal(reply.body.operation.status, 'accepted');
-  assert.equal(reply.headers.location, `${url.split('?')[0]!.replace(/\/(restart|upgrades|backups)$/, '')}/operations/${reply.body.operation.id}`);
+  assert.equal(reply.headers.location, `${url.split('?')[0]!.replace(/\/(restart|upgrades|backups(\/[^/]+)?)$/, '')}/operations/${reply.body.operation.id}`);
   return reply.body.operation;
 }
 
@@ -161,11 +161,24 @@ test('an instance lives its whole life through HTTP', async () => {
   await succeeded(call, name, backup);
   const backups = (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
   const onDemand = backups.find((item) => item.requestId === backup.id);
+  assert.ok(onDemand, 'the on-demand backup is listed');
   assert.equal(onDemand?.status, 'completed');
   assert.equal(onDemand?.purpose, 'on-demand');
   assert.ok((onDemand?.sizeBytes ?? 0) > 0);
   assert.ok(backups.some((item) => item.purpose === 'pre-upgrade' && item.requestId === major.id && item.status === 'completed'));
   assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.lastBackup?.name, onDemand?.name);
+
+  // deleting a backup: gone from the list (and the cluster), kept with deletedAt when asked for
+  const backupDeletion = await accepted(call, 'DELETE', `/v1/instances/${name}/backups/${onDemand.name}?reason=superseded`);
+  assert.equal(backupDeletion.type, 'delete-backup');
+  await succeeded(call, name, backupDeletion);
+  const backupsListed = async (query = '') => (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups${query}`)).body.items;
+  assert.ok(!(await backupsListed()).some((item) => item.name === onDemand.name));
+  assert.ok((await backupsListed('?deleted=true')).find((item) => item.name === onDemand.name)?.deletedAt);
+  assert.notEqual((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.lastBackup?.name, onDemand?.name);
+  const deletedAgain = await call('DELETE', `/v1/instances/${name}/backups/${onDemand.name}`);
+  assert.equal(deletedAgain.status, 404, JSON.stringify(deletedAgain.body));
+  assert.match(errorOf(deletedAgain).message, /no backup/);
 
   // events: ordered, gapless, and pageable
   const events = (await call<Events>('GET', `/v1/instances/${name}/events`)).body;
@@ -251,6 +264,7 @@ test("another tenant's token sees nothing and changes nothing", async () => {
     ['POST', `${base}/upgrades`, { version: '15.13' }],
     ['POST', `${base}/upgrades`, { type: 'security' }],
     ['POST', `${base}/backups`],
+    ['DELETE', `${base}/backups/${name}-backup-1-abcd`],
     ['DELETE', base],
     ['DELETE', `${base}?finalBackup=false`],
   ];

@@ -73,6 +73,25 @@ describe('maintenance windows', () => {
     assert.deepEqual(runs.rows, [{ status: 'completed', trigger: 'schedule' }]);
   });
 
+  test('each window keeps its backup; those of all but the last two windows are deleted', async () => {
+    const instance = await readyInstance();
+    for (let run = 1; run <= 3; run++) {
+      await openWindow(instance);
+      await eventually(`maintenance run ${run}`, async () => {
+        const { rows } = await harness.pool.query("SELECT count(*)::int AS n FROM maintenance_runs WHERE instance_id = $1 AND status = 'completed'", [instance.instanceId]);
+        const state = await stateOf(instance);
+        return rows[0].n === run && state && idle(state) ? true : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
+    }
+    const state = await projected(harness, instance);
+    const rows = await harness.pool.query("SELECT name, deleted_at IS NOT NULL AS deleted FROM backups WHERE instance_id = $1 AND purpose = 'maintenance' ORDER BY requested_at", [instance.instanceId]);
+    assert.deepEqual(rows.rows.map((row) => row.deleted), [true, false, false]);
+    assert.deepEqual(state.backups.map((backup) => backup.name), rows.rows.slice(1).map((row) => row.name));
+    const inCluster = (await list('sgbackups', instance.namespace)).map((backup) => backup.metadata.name).sort();
+    assert.deepEqual(inCluster, state.backups.map((backup) => backup.name).sort());
+  });
+
   test('a deferred resize is applied in the window; opted-in instances get the newest minor', async () => {
     const instance = await readyInstance({ version: '16.6', autoMinorUpgrades: true });
     await send(instance, { kind: 'scale', size: 'medium', applyAt: 'maintenance' });
@@ -157,25 +176,30 @@ describe('fleet controls', () => {
 });
 
 describe('scheduled backups', () => {
-  test('retention deletes the oldest scheduled backups, and only those', async () => {
+  test('retention deletes the oldest scheduled backups and the failed ones a later backup superseded, and only those', async () => {
     const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
     await send(instance, { kind: 'backup' });
     const schedule = harness.client.schedule.getHandle(backupScheduleId(instance.tenant, instance.name));
-    for (let run = 1; run <= 4; run++) {
+    const scheduledRun = async (run: number, status: 'completed' | 'failed', expected: number) => {
       await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
-      await eventually(`scheduled backup ${run}`, async () => {
-        const { rows } = await harness.pool.query("SELECT count(*)::int AS n FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' AND status = 'completed'", [instance.instanceId]);
+      await eventually(`scheduled backup ${run} ${status}`, async () => {
+        const { rows } = await harness.pool.query("SELECT count(*)::int AS n FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' AND status = $2", [instance.instanceId, status]);
         const state = await stateOf(instance);
-        return rows[0].n === run && state && idle(state) ? true : undefined;
+        return rows[0].n === expected && state && idle(state) ? true : undefined;
       });
       await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
-    }
+    };
+    await scheduledRun(1, 'completed', 1);
+    await annotateClaim(instance.namespace, instance.name, { 'fail-backups': 'true' });
+    await scheduledRun(2, 'failed', 1);
+    await annotateClaim(instance.namespace, instance.name, { 'fail-backups': null });
+    for (let run = 3; run <= 5; run++) await scheduledRun(run, 'completed', run - 1);
     const state = await projected(harness, instance);
     const kept = state.backups.filter((backup) => backup.purpose === 'scheduled');
-    assert.equal(kept.length, 2);
+    assert.deepEqual(kept.map((backup) => backup.status), ['completed', 'completed']);
     assert.ok(state.backups.some((backup) => backup.purpose === 'on-demand'), 'the on-demand backup is kept');
-    const rows = await harness.pool.query("SELECT name, deleted_at IS NOT NULL AS deleted FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' ORDER BY requested_at", [instance.instanceId]);
-    assert.deepEqual(rows.rows.map((row) => row.deleted), [true, true, false, false]);
+    const rows = await harness.pool.query("SELECT status, deleted_at IS NOT NULL AS deleted FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' ORDER BY requested_at", [instance.instanceId]);
+    assert.deepEqual(rows.rows.map((row) => [row.status, row.deleted]), [['completed', true], ['failed', true], ['completed', true], ['completed', false], ['completed', false]]);
     const inCluster = (await list('sgbackups', instance.namespace)).map((backup) => backup.metadata.name).sort();
     assert.deepEqual(inCluster, state.backups.map((backup) => backup.name).sort());
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decide, planUpgrade, reduceAll, type Command, type InstanceState } from '../../src/domain/index.js';
+import { ON_DEMAND_BACKUPS_MAX, decide, planUpgrade, reduceAll, type Command, type InstanceState } from '../../src/domain/index.js';
 import { stamp } from './support/stories.js';
 
 function readyInstance(overrides: Partial<InstanceState> = {}): InstanceState {
@@ -71,6 +71,22 @@ describe('command decisions', () => {
     const failed = readyInstance({ phase: 'failed', version: null });
     expectRejected(failed, { kind: 'restart' }, 'not_ready', 'failed');
     assert.equal(decide(failed, { kind: 'deprovision', finalBackup: false }).ok, true);
+  });
+
+  test('only a backup the instance has can be deleted', () => {
+    const backup = { name: 'db-backup-3-i', purpose: 'on-demand', status: 'completed', requestId: 'r3', requestedAt: 't' } as const;
+    const state = readyInstance({ backups: [backup] });
+    assert.equal(decide(state, { kind: 'delete-backup', backupName: backup.name }).ok, true);
+    expectRejected(state, { kind: 'delete-backup', backupName: 'db-backup-9-i' }, 'unknown_backup', 'no backup db-backup-9-i');
+  });
+
+  test('on-demand backups are limited, the others do not count', () => {
+    const record = (index: number, purpose: 'on-demand' | 'scheduled') =>
+      ({ name: `b${index}`, purpose, status: index % 2 ? 'failed' : 'completed', requestId: `r${index}`, requestedAt: 't' }) as const;
+    const onDemand = Array.from({ length: ON_DEMAND_BACKUPS_MAX }, (_, index) => record(index, 'on-demand'));
+    const scheduled = Array.from({ length: 20 }, (_, index) => record(1000 + index, 'scheduled'));
+    expectRejected(readyInstance({ backups: onDemand }), { kind: 'backup' }, 'backup_limit', `${ON_DEMAND_BACKUPS_MAX}.*delete one first`);
+    assert.equal(decide(readyInstance({ backups: [...onDemand.slice(1), ...scheduled] }), { kind: 'backup' }).ok, true);
   });
 
   test('scaling to the current size is not a change', () => {

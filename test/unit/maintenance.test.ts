@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { DAYS_OF_WEEK, defaultMaintenanceWindow, nextMaintenanceAt, planMaintenance, type MaintenanceWindow } from '../../src/domain/index.js';
+import {
+  DAYS_OF_WEEK, defaultMaintenanceWindow, expiredBackups, nextMaintenanceAt, planMaintenance, type BackupRecord, type MaintenanceWindow,
+} from '../../src/domain/index.js';
 
 const window: MaintenanceWindow = { dayOfWeek: 'wednesday', timeOfDay: '02:30', durationMinutes: 60 };
 
@@ -40,5 +42,29 @@ describe('maintenance windows', () => {
     assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: true } }), { kind: 'minor', toVersion: '15.13' });
     assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: false } }), { kind: 'security', toVersion: '15.10' });
     assert.deepEqual(planMaintenance({ version: '15.13', spec: { autoMinorUpgrades: true } }), { kind: 'security', toVersion: '15.13' });
+  });
+});
+
+describe('backups that expire', () => {
+  const backup = (index: number, purpose: BackupRecord['purpose'], status: BackupRecord['status']): BackupRecord => ({
+    name: `b${index}`, purpose, status, requestId: `r${index}`, requestedAt: new Date(Date.UTC(2026, 0, 1, index)).toISOString(),
+  });
+  const names = (records: BackupRecord[]) => records.map((record) => record.name);
+
+  test('completed backups of the purpose beyond the newest ones kept, oldest first; nothing of another purpose', () => {
+    const backups = [
+      backup(1, 'scheduled', 'completed'), backup(2, 'on-demand', 'completed'), backup(3, 'scheduled', 'completed'),
+      backup(4, 'maintenance', 'completed'), backup(5, 'scheduled', 'completed'), backup(6, 'scheduled', 'running'),
+    ];
+    assert.deepEqual(names(expiredBackups(backups, 'scheduled', 1).beyondKeep), ['b1', 'b3']);
+    assert.deepEqual(names(expiredBackups(backups, 'scheduled', 3).beyondKeep), []);
+    assert.deepEqual(names(expiredBackups(backups, 'maintenance', 1).beyondKeep), []);
+  });
+
+  test('a failed backup expires once a later one of its purpose completed, not before', () => {
+    const backups = [backup(1, 'maintenance', 'failed'), backup(2, 'maintenance', 'completed'), backup(3, 'maintenance', 'failed'), backup(4, 'on-demand', 'failed')];
+    assert.deepEqual(names(expiredBackups(backups, 'maintenance', 2).supersededFailures), ['b1']);
+    assert.deepEqual(names(expiredBackups(backups.slice(0, 1), 'maintenance', 2).supersededFailures), []);
+    assert.deepEqual(names(expiredBackups(backups, 'scheduled', 2).supersededFailures), []);
   });
 });

@@ -90,4 +90,31 @@ describe('reducer', () => {
     assert.equal(state.phase, 'ready');
     assert.deepEqual(state.lastOperation?.error, { reason: 'OperationFailed', message: 'pg_upgrade check failed' });
   });
+
+  test('a deleted backup leaves the state; a deletion someone asked for is an operation of its own', () => {
+    const completed = (name: string, purpose: 'on-demand' | 'scheduled') =>
+      ({ backupName: name, purpose, sizeBytes: 1, compressedBytes: 1, postgresVersion: '15.10', completedAt: '2026-01-01T00:00:00Z' }) as const;
+    const state = reduceAll(
+      [
+        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: { name: 'db', engine: 'postgres', version: '15.10', size: 'small', instances: 1, autoMinorUpgrades: false, deletionProtection: false, maintenanceWindow: { dayOfWeek: 'monday', timeOfDay: '01:00', durationMinutes: 60 } } } },
+        { type: 'InstanceReady', requestId: 'r0', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'd', user: 'u', secretName: 's' } } },
+        { type: 'BackupRequested', requestId: 'r1', data: { backupName: 'b1', purpose: 'on-demand' } },
+        { type: 'BackupCompleted', requestId: 'r1', data: completed('b1', 'on-demand') },
+        { type: 'BackupRequested', requestId: 'r2', data: { backupName: 'b2', purpose: 'scheduled' } },
+        { type: 'BackupCompleted', requestId: 'r2', data: completed('b2', 'scheduled') },
+        { type: 'BackupRequested', requestId: 'r3', data: { backupName: 'b3', purpose: 'scheduled' } },
+        { type: 'BackupCompleted', requestId: 'r3', data: completed('b3', 'scheduled') },
+        // retention, inside the scheduled backup's run: no operation of its own
+        { type: 'BackupDeleted', requestId: 'r3', data: { backupName: 'b2', cause: 'retention' } },
+        { type: 'BackupDeletionRequested', requestId: 'r4', data: { backupName: 'b1' } },
+      ].map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent),
+    )!;
+    assert.deepEqual(state.backups.map((backup) => backup.name), ['b1', 'b3']);
+    assert.equal(state.runningOperation?.type, 'delete-backup');
+    assert.match(state.runningOperation?.step ?? '', /deleting SGBackup b1/);
+    const deleted = reduce(state, { type: 'BackupDeleted', requestId: 'r4', actor: 'a', seq: state.lastSeq + 1, at: '2026-01-01T00:01:00Z', data: { backupName: 'b1', cause: 'requested' } });
+    assert.deepEqual(deleted.backups.map((backup) => backup.name), ['b3']);
+    assert.equal(deleted.runningOperation, null);
+    assert.deepEqual([deleted.lastOperation?.id, deleted.lastOperation?.type, deleted.lastOperation?.status], ['r4', 'delete-backup', 'succeeded']);
+  });
 });

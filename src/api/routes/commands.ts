@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
-import { planUpgrade, type Command, type CommandEnvelope, type OperationType } from '../../domain/index.js';
+import { ON_DEMAND_BACKUPS_MAX, planUpgrade, type Command, type CommandEnvelope, type OperationType } from '../../domain/index.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type ApiContext } from '../context.js';
-import { CommandAcceptedBody, DeleteQuery, NameParams, PatchInstanceBody, ReasonBody, UpgradeBody } from '../schemas.js';
+import { BackupParams, CommandAcceptedBody, DeleteQuery, NameParams, PatchInstanceBody, ReasonBody, ReasonQuery, UpgradeBody } from '../schemas.js';
 import { operationTypeIn } from '../views.js';
 import { errors, operationPath } from './responses.js';
 
@@ -109,10 +109,38 @@ export const commandRoutes =
     app.post(
       '/instances/:name/backups',
       {
-        schema: { summary: 'Take a backup now', params: NameParams, body: ReasonBody, response: { 202: CommandAcceptedBody, ...COMMAND_ERRORS } },
+        schema: {
+          summary: 'Take a backup now',
+          description: `An on-demand backup, kept until deleted (DELETE .../backups/{backup}); at most ${ON_DEMAND_BACKUPS_MAX} per instance (409 backup_limit).`,
+          params: NameParams,
+          body: ReasonBody,
+          response: { 202: CommandAcceptedBody, ...COMMAND_ERRORS },
+        },
       },
       async (request, reply) =>
         run(request, reply, { name: request.params.name, command: { kind: 'backup' }, reason: request.body?.reason, typeOf: () => 'backup' }),
+    );
+
+    app.delete(
+      '/instances/:name/backups/:backup',
+      {
+        schema: {
+          summary: 'Delete a backup',
+          description:
+            'Deletes the SGBackup and its files. Any backup the instance has (GET .../backups) can be deleted; on-demand backups ' +
+            `stay until deleted, and an instance keeps at most ${ON_DEMAND_BACKUPS_MAX} of them (409 backup_limit).`,
+          params: BackupParams,
+          querystring: ReasonQuery,
+          response: { 202: CommandAcceptedBody, ...COMMAND_ERRORS },
+        },
+      },
+      async (request, reply) =>
+        run(request, reply, {
+          name: request.params.name,
+          command: { kind: 'delete-backup', backupName: request.params.backup },
+          reason: request.query.reason,
+          typeOf: () => 'delete-backup',
+        }),
     );
 
     app.delete(

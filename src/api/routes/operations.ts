@@ -3,7 +3,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { principalOf } from '../auth/authenticate.js';
 import type { ApiContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { BackupList, NameParams, Operation, OperationParams } from '../schemas.js';
+import { BackupList, BackupsQuery, NameParams, Operation, OperationParams } from '../schemas.js';
 import { operationFromState } from '../views.js';
 import { errors } from './responses.js';
 
@@ -43,13 +43,19 @@ export const operationRoutes =
     app.get(
       '/instances/:name/backups',
       {
-        schema: { summary: "An instance's backups", params: NameParams, response: { 200: BackupList, ...errors(404) } },
+        schema: {
+          summary: "An instance's backups",
+          description: 'The backups that exist, oldest first; ?deleted=true adds those deleted since (by retention or on request).',
+          params: NameParams,
+          querystring: BackupsQuery,
+          response: { 200: BackupList, ...errors(404) },
+        },
       },
       async (request) => {
         const { tenant } = principalOf(request);
         const record = await ctx.reads.findInstance(tenant, request.params.name);
         if (!record) throw notFound(`no instance ${request.params.name}`);
-        return { items: await ctx.reads.backups(record.instanceId) };
+        return { items: await ctx.reads.backups(record.instanceId, { deleted: request.query.deleted ?? false }) };
       },
     );
 

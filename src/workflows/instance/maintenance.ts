@@ -1,6 +1,6 @@
-import { condition, getExternalWorkflowHandle, workflowInfo } from '@temporalio/workflow';
+import { condition, getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
 import {
-  planMaintenance, tenantNamespace,
+  MAINTENANCE_BACKUPS_KEPT, expiredBackups, planMaintenance,
   type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/index.js';
 import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
@@ -15,6 +15,9 @@ const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
 // lock while it delivers, and instances and the coordinator signalling each other at fleet scale
 // waited on each other's locks (BENCHMARKS.md). Now an activity sends it, still early.
 const SLOT_RELEASE_ACTIVITY_PATCH = 'slot-release-by-activity';
+// After the instance patch set's baseline, so asked on their own (see patchSet).
+const RETENTION_OF_FAILED_BACKUPS_PATCH = 'retention-deletes-superseded-failed-backups';
+const MAINTENANCE_BACKUP_RETENTION_PATCH = 'maintenance-backups-expire';
 
 /**
  * Work the instance's schedules ask for. Unlike a user's command it waits for a running operation,
@@ -83,6 +86,7 @@ export class ScheduledWork {
         const restart = await this.operations.restartCluster(by, 'maintenance');
         if (!restart.ok) return await fail('restart', `the restart for the pending resize failed: ${restart.message}`);
       }
+      await this.pruneMaintenanceBackups(by);
       const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
       this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
       // The cluster work is done: the next instance may start while this one is projected.
@@ -105,19 +109,36 @@ export class ScheduledWork {
     return { runId, status: 'completed', detail: `backup ${backup.name}` };
   }
 
-  /** Deletes the oldest completed scheduled backups beyond the policy's retention, and only those. */
+  /**
+   * Deletes the oldest completed scheduled backups beyond the policy's retention, and the failed
+   * scheduled backups a later one has superseded; never any other backup.
+   */
   private async applyRetention(by: Actor): Promise<void> {
-    const { spec, backups, tenant } = this.entity.known;
+    const { spec, backups } = this.entity.known;
     if (!spec.backup) return;
-    const scheduled = backups.filter((backup) => backup.purpose === 'scheduled' && backup.status === 'completed');
-    for (const expired of scheduled.slice(0, Math.max(0, scheduled.length - spec.backup.retention))) {
-      await this.activities.quick.deleteBackup.executeWithOptions(
-        { summary: `delete SGBackup ${expired.name} (beyond retention of ${spec.backup.retention})` },
-        [{ namespace: tenantNamespace(tenant), name: expired.name }],
-      );
-      this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: expired.name, cause: 'retention' } });
-      await this.entity.projectAhead();
+    const { beyondKeep, supersededFailures } = expiredBackups(backups, 'scheduled', spec.backup.retention);
+    for (const expired of beyondKeep) await this.deleteExpiredBackup(by, expired.name, `beyond retention of ${spec.backup.retention}`);
+    // Runs recorded before failed backups were cleaned up kept them. Asked only when there is one,
+    // so that most runs record no marker.
+    if (supersededFailures.length === 0 || !patched(RETENTION_OF_FAILED_BACKUPS_PATCH)) return;
+    for (const failed of supersededFailures) await this.deleteExpiredBackup(by, failed.name, 'failed, superseded by a later backup');
+  }
+
+  /** The maintenance backups of all but the last windows, and failed ones a later window superseded. */
+  private async pruneMaintenanceBackups(by: Actor): Promise<void> {
+    const { beyondKeep, supersededFailures } = expiredBackups(this.entity.known.backups, 'maintenance', MAINTENANCE_BACKUPS_KEPT);
+    const expired = [...supersededFailures, ...beyondKeep];
+    // Runs recorded before maintenance backups expired kept them (asked only when one has).
+    if (expired.length === 0 || !patched(MAINTENANCE_BACKUP_RETENTION_PATCH)) return;
+    for (const backup of expired) {
+      await this.deleteExpiredBackup(by, backup.name, backup.status === 'failed' ? 'failed, superseded by a later backup' : `older than the last ${MAINTENANCE_BACKUPS_KEPT} windows`);
     }
+  }
+
+  private async deleteExpiredBackup(by: Actor, name: string, why: string): Promise<void> {
+    await this.operations.deleteBackupObject(name, why);
+    this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: name, cause: 'retention' } });
+    await this.entity.projectAhead();
   }
 
   /** Gives up a held or awaited slot, once. */

@@ -1,5 +1,5 @@
 import {
-  backupName, dbOpsName, majorOf,
+  backupName, dbOpsName, majorOf, tenantNamespace,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
 } from '../../domain/index.js';
 import { workflowInfo } from '@temporalio/workflow';
@@ -143,6 +143,22 @@ export class Operations {
 
   async onDemandBackup(envelope: Actor): Promise<void> {
     await this.takeBackup(envelope, 'on-demand');
+  }
+
+  /** Deletes the SGBackup (its files in object storage go with it); the read model keeps the record, marked deleted. */
+  async deleteBackup(envelope: Actor & { command: CommandOf<'delete-backup'> }): Promise<void> {
+    const { backupName: name } = envelope.command;
+    this.entity.record({ type: 'BackupDeletionRequested', ...this.by(envelope), data: { backupName: name } });
+    await this.entity.projectAhead();
+    await this.deleteBackupObject(name, 'asked for');
+    this.entity.record({ type: 'BackupDeleted', ...this.by(envelope), data: { backupName: name, cause: 'requested' } });
+  }
+
+  async deleteBackupObject(name: string, why: string): Promise<void> {
+    await this.activities.quick.deleteBackup.executeWithOptions(
+      { summary: `delete SGBackup ${name} (${why})` },
+      [{ namespace: tenantNamespace(this.state.tenant), name }],
+    );
   }
 
   async changeSettings(envelope: Actor & { command: CommandOf<'change-settings'> }): Promise<void> {

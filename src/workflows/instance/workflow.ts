@@ -43,6 +43,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     },
     'security-upgrade': (envelope) => operations.upgrade(envelope, 'security', entity.known.version ?? entity.known.spec.version),
     backup: (envelope) => operations.onDemandBackup(envelope),
+    'delete-backup': (envelope) => operations.deleteBackup(envelope),
     'change-settings': (envelope) => operations.changeSettings(envelope),
     deprovision: (envelope) => operations.deprovision(envelope),
   };

@@ -9,9 +9,9 @@ const spec: ResolvedSpec = {
   deletionProtection: false, maintenanceWindow: defaultMaintenanceWindow('acme', 'orders'),
 };
 
-type Step = { kind: 'scale' | 'restart' | 'minor' | 'major' | 'security' | 'backup' | 'settings'; ok: boolean };
+type Step = { kind: 'scale' | 'restart' | 'minor' | 'major' | 'security' | 'backup' | 'delete-backup' | 'settings'; ok: boolean };
 const step = fc.record({
-  kind: fc.constantFrom<Step['kind']>('scale', 'restart', 'minor', 'major', 'security', 'backup', 'settings'),
+  kind: fc.constantFrom<Step['kind']>('scale', 'restart', 'minor', 'major', 'security', 'backup', 'delete-backup', 'settings'),
   ok: fc.boolean(),
 });
 
@@ -19,6 +19,7 @@ function expand(steps: Step[], provisionOk: boolean, deprovision: boolean): NewE
   const events: NewEvent[] = [];
   let op = 0;
   let version = spec.version;
+  const backups: string[] = [];
   const sizes = ['small', 'medium', 'large'] as const;
   const push = (event: Omit<NewEvent, 'actor' | 'requestId'> & { data: unknown }, requestId: string) =>
     events.push({ actor: 'tester', requestId, ...event } as NewEvent);
@@ -64,9 +65,18 @@ function expand(steps: Step[], provisionOk: boolean, deprovision: boolean): NewE
       }
       case 'backup':
         push({ type: 'BackupRequested', data: { backupName: `b${op}`, purpose: 'on-demand' } }, id);
+        backups.push(`b${op}`);
         if (ok) push({ type: 'BackupCompleted', data: { backupName: `b${op}`, purpose: 'on-demand', sizeBytes: 10, compressedBytes: 5, postgresVersion: version, completedAt: 't' } }, id);
         else push({ type: 'BackupFailed', data: { backupName: `b${op}`, purpose: 'on-demand', stackgresReason: 'BackupFailed', message: 'x' } }, id);
         break;
+      case 'delete-backup': {
+        // Deleting needs a backup to delete (the workflow refuses the command otherwise).
+        const backupName = backups.shift();
+        if (!backupName) break;
+        push({ type: 'BackupDeletionRequested', data: { backupName } }, id);
+        push({ type: 'BackupDeleted', data: { backupName, cause: 'requested' } }, id);
+        break;
+      }
       case 'settings':
         push({ type: 'SettingsChanged', data: { deletionProtection: ok } }, id);
         break;
