@@ -13,9 +13,7 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci, or npm install with the same locked versions when npm ci refuses the lock file for
-# lacking other platforms' optional binaries (as .ci/run and scripts/up.sh do; see there).
-RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json worker.ts ./
 COPY src ./src
 COPY scripts/bundle-workflows.ts ./scripts/bundle-workflows.ts
@@ -29,7 +27,7 @@ ENV NODE_ENV=production \
     CLAIMFLOW_API_PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN { npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund --no-save; } \
+RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force \
  && rm -rf /root/.npm /tmp/*
 COPY tsconfig.json worker.ts ./

@@ -9,15 +9,7 @@ cd "$(dirname "$0")/.."
 # node_modules/.package-lock.json is rewritten by every npm install/ci: it dates the install
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "[up] installing node_modules (npm ci)..." >&2
-  # npm ci refuses a lock without the other platforms' optional binaries (this registry lacks
-  # darwin/win32 @swc/core builds); npm install then installs the same locked versions.
-  npm_log=$(mktemp)
-  if ! npm ci --no-audit --no-fund >"$npm_log" 2>&1; then
-    head -n 12 "$npm_log" >&2
-    echo "[up] npm ci failed (above); falling back to npm install" >&2
-    npm install --no-audit --no-fund
-  fi
-  rm -f "$npm_log"
+  npm ci --no-audit --no-fund
 fi
 
 toolchain_bin=$(bash scripts/build-toolchain.sh | tail -n 1)
