@@ -13,7 +13,7 @@ import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './l
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
 import { phaseProfile } from './lib/profile.js';
 import { activityCounts } from './lib/history.js';
-import { stepGaps } from './lib/steps.js';
+import { backupStepSplit, stepGaps } from './lib/steps.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -93,7 +93,7 @@ async function waitForMaintenance(pool: pg.Pool, ids: string[], log: (l: string)
 }
 
 /** N schedules that start a no-op workflow, all triggered at once: when did the server start each? */
-async function scheduleStartCeiling(client: Client, n: number) {
+async function scheduleStartCeiling(client: Client, n: number, temporalPid: number | undefined) {
   const ids = Array.from({ length: n }, (_, i) => `bench-noop-schedule/${i}`);
   await inParallel(ids, 20, (scheduleId) =>
     client.schedule.create({
@@ -103,14 +103,18 @@ async function scheduleStartCeiling(client: Client, n: number) {
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
     }),
   );
+  // Temporal's CPU from the first trigger until every run has started: what firing a Schedule
+  // costs the server, with no worker and nothing of ours in it.
+  const meter = startUsageMeter({ temporal: temporalPid });
   const t0 = Date.now();
   await inParallel(ids, 50, (id) => client.schedule.getHandle(id).trigger());
   const query = `WorkflowType = 'noopChainWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'`;
   await waitUntil(`${n} schedule-started no-op workflows`, async () => (await client.workflow.count(query)).count >= n, { timeoutMs: Math.max(180_000, n * 500), everyMs: 500, log: () => undefined });
+  const temporalCpuSeconds = meter.stop().processes.temporal?.cpuSeconds ?? NaN;
   const starts: number[] = [];
   for await (const wf of client.workflow.list({ query })) starts.push(wf.startTime.getTime() - t0);
   await inParallel(ids, 20, (id) => client.schedule.getHandle(id).delete());
-  return summarize(starts);
+  return { ...summarize(starts), temporalCpuMsPerRun: (temporalCpuSeconds * 1000) / n };
 }
 
 /**
@@ -203,8 +207,8 @@ export const maintenanceBench: Bench = {
 
     // Temporal's own pace of starting runs from N triggered Schedules (no worker needed: the start
     // time is the server's), in the same run: the floor for "N windows open at once".
-    const spread = await scheduleStartCeiling(client, n);
-    ctx.log(`Temporal Schedules ceiling: ${n} triggered schedules started their workflows within ${Math.round(spread.max)} ms (p50 ${Math.round(spread.p50)} ms)`);
+    const spread = await scheduleStartCeiling(client, n, (await stack.pids()).temporal);
+    ctx.log(`Temporal Schedules ceiling: ${n} triggered schedules started their workflows within ${Math.round(spread.max)} ms (p50 ${Math.round(spread.p50)} ms), Temporal CPU ${spread.temporalCpuMsPerRun.toFixed(1)} ms per run started`);
 
     // One maintenance alone, three times: the unit of the ideal.
     const soloIds = await instanceIds(pool, solo);
@@ -253,6 +257,12 @@ export const maintenanceBench: Bench = {
     const steps = await stepGaps(pool, [...ids.values()], t0);
     const soloSteps = await stepGaps(pool, [...soloIds.values()], 0);
     for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
+    const backupSplit = await backupStepSplit(pool, [...ids.values()], t0);
+    const soloBackupSplit = await backupStepSplit(pool, [...soloIds.values()], 0);
+    const leg = (name: keyof typeof backupSplit) =>
+      `p50 ${Math.round(backupSplit[name].p50)} ms, mean ${Math.round(backupSplit[name].mean)} ms, p90 ${Math.round(backupSplit[name].p90)} ms (alone: mean ${Math.round(soloBackupSplit[name].mean)} ms)`;
+    ctx.log(`backup step, BackupRequested -> the cluster's end: ${leg('toClusterDone')}`);
+    ctx.log(`backup step, the cluster's end -> BackupCompleted recorded: ${leg('backToInstance')}`);
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
@@ -285,7 +295,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, backupStepSplitMs: { underLoad: backupSplit, alone: soloBackupSplit }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',

@@ -20,3 +20,27 @@ export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: nu
   for (const row of rows) byStep.set(row.step, [...(byStep.get(row.step) ?? []), Number(row.gap_ms)]);
   return Object.fromEntries([...byStep].map(([step, gaps]) => [step, summarize(gaps)]));
 }
+
+/**
+ * A backup step of each scheduled run split where the cluster said it was done (the SGBackup's
+ * `timing.end`, which BackupCompleted carries as completedAt): before it, our activity's create and
+ * the stand-in's own work and delay; after it, the watch's delivery, the activity's completion and
+ * the workflow task that records BackupCompleted, all ours and Temporal's.
+ */
+export async function backupStepSplit(pool: pg.Pool, instanceIds: string[], sinceMs: number) {
+  const { rows } = await pool.query<{ to_cluster_done_ms: number; back_to_instance_ms: number }>(
+    `SELECT (extract(epoch FROM (done.data->>'completedAt')::timestamptz - asked.at) * 1000)::float8 AS to_cluster_done_ms,
+            (extract(epoch FROM done.at - (done.data->>'completedAt')::timestamptz) * 1000)::float8 AS back_to_instance_ms
+       FROM instance_events done
+       JOIN instance_events asked
+         ON asked.instance_id = done.instance_id AND asked.request_id = done.request_id
+        AND asked.type = 'BackupRequested' AND asked.data->>'backupName' = done.data->>'backupName'
+      WHERE done.type = 'BackupCompleted' AND done.instance_id = ANY($1) AND done.at >= to_timestamp($2 / 1000.0)
+        AND done.actor LIKE 'schedule:%'`,
+    [instanceIds, sinceMs],
+  );
+  return {
+    toClusterDone: summarize(rows.map((row) => Number(row.to_cluster_done_ms))),
+    backToInstance: summarize(rows.map((row) => Number(row.back_to_instance_ms))),
+  };
+}
