@@ -226,6 +226,7 @@ export const maintenanceBench: Bench = {
     ctx.log(`one maintenance: ${perMaintenance.activities} activities + ${perMaintenance.localActivities} local, ${perMaintenance.workflowTasks} workflow tasks (instance and run)`);
 
     const ids = await instanceIds(pool, members);
+    const memberIds = [...ids.values()];
     const workerPids = Object.fromEntries(workers.map((worker, i) => [i === 0 ? 'worker' : `worker${i + 1}`, worker.pid]));
     const meter = startUsageMeter({ ...(await stack.pids()), ...workerPids, bench: process.pid });
     const threadsBefore = threadCpu(workers[0]!.pid);
@@ -233,7 +234,7 @@ export const maintenanceBench: Bench = {
     ctx.log(`triggering ${n} maintenance schedules, cap ${cap}`);
     const t0 = await trigger(client, members, 50);
     const triggeredIn = (Date.now() - t0) / 1000;
-    const { done, runs } = await waitForMaintenance(pool, [...ids.values()], ctx.log, Math.max(600_000, n * 2000));
+    const { done, runs } = await waitForMaintenance(pool, memberIds, ctx.log, Math.max(600_000, n * 2000));
     const usage = meter.stop();
     profile?.toggle(workers[0]!.pid);
     // the first worker's threads by name, in cores: main (activities), workflow threads, the SDK core's
@@ -254,11 +255,12 @@ export const maintenanceBench: Bench = {
     const durations = summarize(held);
     const holders = slotHolders(members, ids, runs);
     const handOver = await handOverLegs(client, FLEET_ID, holders);
-    const steps = await stepGaps(pool, [...ids.values()], t0);
-    const soloSteps = await stepGaps(pool, [...soloIds.values()], 0);
+    const soloInstanceIds = [...soloIds.values()];
+    const steps = await stepGaps(pool, memberIds, t0);
+    const soloSteps = await stepGaps(pool, soloInstanceIds, 0);
     for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
-    const backupSplit = await backupStepSplit(pool, [...ids.values()], t0);
-    const soloBackupSplit = await backupStepSplit(pool, [...soloIds.values()], 0);
+    const backupSplit = await backupStepSplit(pool, memberIds, t0);
+    const soloBackupSplit = await backupStepSplit(pool, soloInstanceIds, 0);
     const leg = (name: keyof typeof backupSplit) =>
       `p50 ${Math.round(backupSplit[name].p50)} ms, mean ${Math.round(backupSplit[name].mean)} ms, p90 ${Math.round(backupSplit[name].p90)} ms (alone: mean ${Math.round(soloBackupSplit[name].mean)} ms)`;
     ctx.log(`backup step, BackupRequested -> the cluster's end: ${leg('toClusterDone')}`);
