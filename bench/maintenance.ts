@@ -109,12 +109,23 @@ async function scheduleStartCeiling(client: Client, n: number, temporalPid: numb
   const t0 = Date.now();
   await inParallel(ids, 50, (id) => client.schedule.getHandle(id).trigger());
   const query = `WorkflowType = 'noopChainWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'`;
-  await waitUntil(`${n} schedule-started no-op workflows`, async () => (await client.workflow.count(query)).count >= n, { timeoutMs: Math.max(180_000, n * 500), everyMs: 500, log: () => undefined });
-  const temporalCpuSeconds = meter.stop().processes.temporal?.cpuSeconds ?? NaN;
+  const startedRuns = async () => (await client.workflow.count(query)).count;
+  let polls = 0;
+  await waitUntil(`${n} schedule-started no-op workflows`, async () => {
+    polls++;
+    return (await startedRuns()) >= n;
+  }, { timeoutMs: Math.max(180_000, n * 500), everyMs: 500, log: () => undefined });
+  const firingCpuSeconds = meter.stop().processes.temporal?.cpuSeconds ?? NaN;
+  // The polling above is the bench's, not the Schedules': the same count, asked as often with
+  // nothing firing, is taken back out.
+  const pollMeter = startUsageMeter({ temporal: temporalPid });
+  for (let i = 0; i < polls; i++) await startedRuns();
+  const pollingCpuSeconds = pollMeter.stop().processes.temporal?.cpuSeconds ?? 0;
+  const temporalCpuSeconds = firingCpuSeconds - pollingCpuSeconds;
   const starts: number[] = [];
   for await (const wf of client.workflow.list({ query })) starts.push(wf.startTime.getTime() - t0);
   await inParallel(ids, 20, (id) => client.schedule.getHandle(id).delete());
-  return { ...summarize(starts), temporalCpuMsPerRun: (temporalCpuSeconds * 1000) / n };
+  return { ...summarize(starts), temporalCpuMsPerRun: (temporalCpuSeconds * 1000) / n, pollingCpuMsPerRun: (pollingCpuSeconds * 1000) / n };
 }
 
 /**
@@ -208,7 +219,7 @@ export const maintenanceBench: Bench = {
     // Temporal's own pace of starting runs from N triggered Schedules (no worker needed: the start
     // time is the server's), in the same run: the floor for "N windows open at once".
     const spread = await scheduleStartCeiling(client, n, (await stack.pids()).temporal);
-    ctx.log(`Temporal Schedules ceiling: ${n} triggered schedules started their workflows within ${Math.round(spread.max)} ms (p50 ${Math.round(spread.p50)} ms), Temporal CPU ${spread.temporalCpuMsPerRun.toFixed(1)} ms per run started`);
+    ctx.log(`Temporal Schedules ceiling: ${n} triggered schedules started their workflows within ${Math.round(spread.max)} ms (p50 ${Math.round(spread.p50)} ms), Temporal CPU ${spread.temporalCpuMsPerRun.toFixed(1)} ms per run started (the bench's polling, ${spread.pollingCpuMsPerRun.toFixed(1)} ms per run, taken out)`);
 
     // One maintenance alone, three times: the unit of the ideal.
     const soloIds = await instanceIds(pool, solo);
