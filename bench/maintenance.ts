@@ -2,6 +2,7 @@
 // Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
 // at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
 // versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
+import { KubeConfig } from '@kubernetes/client-node';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
@@ -13,7 +14,7 @@ import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './l
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
 import { phaseProfile } from './lib/profile.js';
 import { activityCounts } from './lib/history.js';
-import { backupStepSplit, stepGaps } from './lib/steps.js';
+import { clusterStepSplit, stepGaps } from './lib/steps.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -270,12 +271,17 @@ export const maintenanceBench: Bench = {
     const steps = await stepGaps(pool, memberIds, t0);
     const soloSteps = await stepGaps(pool, soloInstanceIds, 0);
     for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
-    const backupSplit = await backupStepSplit(pool, memberIds, t0);
-    const soloBackupSplit = await backupStepSplit(pool, soloInstanceIds, 0);
-    const leg = (name: keyof typeof backupSplit) =>
-      `p50 ${Math.round(backupSplit[name].p50)} ms, mean ${Math.round(backupSplit[name].mean)} ms, p90 ${Math.round(backupSplit[name].p90)} ms (alone: mean ${Math.round(soloBackupSplit[name].mean)} ms)`;
-    ctx.log(`backup step, BackupRequested -> the cluster's end: ${leg('toClusterDone')}`);
-    ctx.log(`backup step, the cluster's end -> BackupCompleted recorded: ${leg('backToInstance')}`);
+    const kc = new KubeConfig();
+    kc.loadFromFile(stack.kubeconfig);
+    const clusterSteps = await clusterStepSplit(pool, kc, memberIds, t0);
+    const soloClusterSteps = await clusterStepSplit(pool, kc, soloInstanceIds, 0);
+    for (const kind of ['backup', 'upgrade'] as const) {
+      const leg = (name: keyof (typeof clusterSteps)[typeof kind]) => {
+        const [loaded, alone] = [clusterSteps[kind][name], soloClusterSteps[kind][name]];
+        return `${name} mean ${Math.round(loaded.mean)} ms, p90 ${Math.round(loaded.p90)} ms (alone ${Math.round(alone.mean)} ms)`;
+      };
+      ctx.log(`${kind} step (${clusterSteps[kind].clusterWork.n} runs), at the stand-in's own start and end: ${leg('toClusterStart')}; ${leg('clusterWork')}; ${leg('backToInstance')}`);
+    }
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
@@ -308,7 +314,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, backupStepSplitMs: { underLoad: backupSplit, alone: soloBackupSplit }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',

@@ -1,7 +1,9 @@
 // Where a run's time goes between its own events: the gaps between consecutive events of each
 // scheduled run (workflow times, as recorded in the read model), by transition, so a slow run can
 // be told apart from a slow hand-over.
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type pg from 'pg';
+import { LABELS, SGBACKUP, SGDBOPS } from '../../src/activities/kubernetes/resources.js';
 import { summarize } from './report.js';
 
 export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: number): Promise<Record<string, ReturnType<typeof summarize>>> {
@@ -22,25 +24,61 @@ export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: nu
 }
 
 /**
- * A backup step of each scheduled run split where the cluster said it was done (the SGBackup's
- * `timing.end`, which BackupCompleted carries as completedAt): before it, our activity's create and
- * the stand-in's own work and delay; after it, the watch's delivery, the activity's completion and
- * the workflow task that records BackupCompleted, all ours and Temporal's.
+ * The two cluster steps of each scheduled run (the backup and the upgrade), split at the times the
+ * stand-in cluster writes into the object itself: when it started the work (the SGBackup's
+ * `timing.start`, the SGDbOps' `opStarted`) and when it finished (`timing.end`, the time the
+ * SGDbOps' Completed condition turned True). Before the start: our workflow task and activity, the
+ * create, and the stand-in noticing it. Between: the stand-in's own timer (the delay the bench set)
+ * and how late it fired. After the end: the watch's delivery to us, the activity's completion and
+ * the workflow task that records it. Workflow times and the stand-in's clock are the same host's.
  */
-export async function backupStepSplit(pool: pg.Pool, instanceIds: string[], sinceMs: number) {
-  const { rows } = await pool.query<{ to_cluster_done_ms: number; back_to_instance_ms: number }>(
-    `SELECT (extract(epoch FROM (done.data->>'completedAt')::timestamptz - asked.at) * 1000)::float8 AS to_cluster_done_ms,
-            (extract(epoch FROM done.at - (done.data->>'completedAt')::timestamptz) * 1000)::float8 AS back_to_instance_ms
+export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceIds: string[], sinceMs: number) {
+  const { rows } = await pool.query<{ kind: 'backup' | 'upgrade'; instance_id: string; object: string; asked_ms: number; recorded_ms: number }>(
+    `SELECT CASE done.type WHEN 'BackupCompleted' THEN 'backup' ELSE 'upgrade' END AS kind, done.instance_id,
+            COALESCE(done.data->>'backupName', done.data->>'dbOpsName') AS object,
+            (extract(epoch FROM asked.at) * 1000)::float8 AS asked_ms, (extract(epoch FROM done.at) * 1000)::float8 AS recorded_ms
        FROM instance_events done
        JOIN instance_events asked
          ON asked.instance_id = done.instance_id AND asked.request_id = done.request_id
-        AND asked.type = 'BackupRequested' AND asked.data->>'backupName' = done.data->>'backupName'
-      WHERE done.type = 'BackupCompleted' AND done.instance_id = ANY($1) AND done.at >= to_timestamp($2 / 1000.0)
-        AND done.actor LIKE 'schedule:%'`,
+        AND ((asked.type = 'BackupRequested' AND done.type = 'BackupCompleted' AND asked.data->>'backupName' = done.data->>'backupName')
+          OR (asked.type = 'UpgradeStarted' AND done.type = 'UpgradeCompleted' AND asked.data->>'dbOpsName' = done.data->>'dbOpsName'))
+      WHERE done.instance_id = ANY($1) AND done.at >= to_timestamp($2 / 1000.0) AND done.actor LIKE 'schedule:%'`,
     [instanceIds, sinceMs],
   );
-  return {
-    toClusterDone: summarize(rows.map((row) => Number(row.to_cluster_done_ms))),
-    backToInstance: summarize(rows.map((row) => Number(row.back_to_instance_ms))),
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const clusterTimes = new Map<string, { start: number; end: number }>();
+  const list = async (plural: string, times: (object: StandInObject) => { start?: string | undefined; end?: string | undefined }) => {
+    const { items } = (await api.listClusterCustomObject({ group: 'stackgres.io', version: 'v1', plural })) as { items: StandInObject[] };
+    for (const object of items) {
+      const { start, end } = times(object);
+      const instanceId = object.metadata?.labels?.[LABELS.instanceId];
+      if (start && end && instanceId) clusterTimes.set(`${instanceId}/${object.metadata?.name}`, { start: Date.parse(start), end: Date.parse(end) });
+    }
+  };
+  await list(SGBACKUP.plural, (backup) => ({ start: backup.status?.process?.timing?.start, end: backup.status?.process?.timing?.end }));
+  await list(SGDBOPS.plural, (op) => ({
+    start: op.status?.opStarted,
+    end: op.status?.conditions?.find((condition) => condition.type === 'Completed' && condition.status === 'True')?.lastTransitionTime,
+  }));
+  const split = (kind: 'backup' | 'upgrade') => {
+    const legs = rows.flatMap((row) => {
+      const times = row.kind === kind ? clusterTimes.get(`${row.instance_id}/${row.object}`) : undefined;
+      return times ? [{ toClusterStart: times.start - Number(row.asked_ms), clusterWork: times.end - times.start, backToInstance: Number(row.recorded_ms) - times.end }] : [];
+    });
+    return {
+      toClusterStart: summarize(legs.map((leg) => leg.toClusterStart)),
+      clusterWork: summarize(legs.map((leg) => leg.clusterWork)),
+      backToInstance: summarize(legs.map((leg) => leg.backToInstance)),
+    };
+  };
+  return { backup: split('backup'), upgrade: split('upgrade') };
+}
+
+interface StandInObject {
+  metadata?: { name?: string; labels?: Record<string, string> };
+  status?: {
+    process?: { timing?: { start?: string; end?: string } };
+    opStarted?: string;
+    conditions?: { type: string; status: string; lastTransitionTime?: string }[];
   };
 }
