@@ -14,7 +14,7 @@ import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './l
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
 import { phaseProfile } from './lib/profile.js';
 import { activityCounts } from './lib/history.js';
-import { clusterStepSplit, stepGaps } from './lib/steps.js';
+import { clusterStepSplit, clusterStepStartLegs, stepGaps } from './lib/steps.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -282,6 +282,12 @@ export const maintenanceBench: Bench = {
       };
       ctx.log(`${kind} step (${clusterSteps[kind].clusterWork.n} runs), at the stand-in's own start and end: ${leg('toClusterStart')}; ${leg('clusterWork')}; ${leg('backToInstance')}`);
     }
+    // every 20th member's history: where the time before the stand-in starts goes
+    const sampled = members.filter((_, i) => i % 20 === 0).map((member) => workflowIdFor(member.tenant, member.name));
+    const startLegs = await clusterStepStartLegs(client, kc, sampled, t0);
+    const soloStartLegs = await clusterStepStartLegs(client, kc, solo.map((member) => workflowIdFor(member.tenant, member.name)), 0);
+    ctx.log(`before the stand-in starts a step (${startLegs.workflowTask.n} steps of ${sampled.length} instances): ${(['workflowTask', 'toActivityStart', 'createToClusterStart'] as const)
+      .map((name) => `${name} mean ${Math.round(startLegs[name].mean)} ms, p90 ${Math.round(startLegs[name].p90)} ms (alone ${Math.round(soloStartLegs[name].mean)} ms)`).join('; ')}`);
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 
     // Temporal's ceiling for the same number of tasks at the same cap, after ours, in the same run.
@@ -314,7 +320,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',

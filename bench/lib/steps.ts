@@ -2,8 +2,11 @@
 // scheduled run (workflow times, as recorded in the read model), by transition, so a slow run can
 // be told apart from a slow hand-over.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
-import { LABELS, SGBACKUP, SGDBOPS } from '../../src/activities/kubernetes/resources.js';
+import { SGBACKUP, SGDBOPS } from '../../src/activities/kubernetes/resources.js';
 import { summarize } from './report.js';
 
 export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: number): Promise<Record<string, ReturnType<typeof summarize>>> {
@@ -33,8 +36,8 @@ export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: nu
  * the workflow task that records it. Workflow times and the stand-in's clock are the same host's.
  */
 export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceIds: string[], sinceMs: number) {
-  const { rows } = await pool.query<{ kind: 'backup' | 'upgrade'; instance_id: string; object: string; asked_ms: number; recorded_ms: number }>(
-    `SELECT CASE done.type WHEN 'BackupCompleted' THEN 'backup' ELSE 'upgrade' END AS kind, done.instance_id,
+  const { rows } = await pool.query<{ kind: 'backup' | 'upgrade'; object: string; asked_ms: number; recorded_ms: number }>(
+    `SELECT CASE done.type WHEN 'BackupCompleted' THEN 'backup' ELSE 'upgrade' END AS kind,
             COALESCE(done.data->>'backupName', done.data->>'dbOpsName') AS object,
             (extract(epoch FROM asked.at) * 1000)::float8 AS asked_ms, (extract(epoch FROM done.at) * 1000)::float8 AS recorded_ms
        FROM instance_events done
@@ -45,24 +48,10 @@ export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceId
       WHERE done.instance_id = ANY($1) AND done.at >= to_timestamp($2 / 1000.0) AND done.actor LIKE 'schedule:%'`,
     [instanceIds, sinceMs],
   );
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const clusterTimes = new Map<string, { start: number; end: number }>();
-  const list = async (plural: string, times: (object: StandInObject) => { start?: string | undefined; end?: string | undefined }) => {
-    const { items } = (await api.listClusterCustomObject({ group: 'stackgres.io', version: 'v1', plural })) as { items: StandInObject[] };
-    for (const object of items) {
-      const { start, end } = times(object);
-      const instanceId = object.metadata?.labels?.[LABELS.instanceId];
-      if (start && end && instanceId) clusterTimes.set(`${instanceId}/${object.metadata?.name}`, { start: Date.parse(start), end: Date.parse(end) });
-    }
-  };
-  await list(SGBACKUP.plural, (backup) => ({ start: backup.status?.process?.timing?.start, end: backup.status?.process?.timing?.end }));
-  await list(SGDBOPS.plural, (op) => ({
-    start: op.status?.opStarted,
-    end: op.status?.conditions?.find((condition) => condition.type === 'Completed' && condition.status === 'True')?.lastTransitionTime,
-  }));
+  const clusterTimes = await standInTimes(kc);
   const split = (kind: 'backup' | 'upgrade') => {
     const legs = rows.flatMap((row) => {
-      const times = row.kind === kind ? clusterTimes.get(`${row.instance_id}/${row.object}`) : undefined;
+      const times = row.kind === kind ? clusterTimes.get(row.object) : undefined;
       return times ? [{ toClusterStart: times.start - Number(row.asked_ms), clusterWork: times.end - times.start, backToInstance: Number(row.recorded_ms) - times.end }] : [];
     });
     return {
@@ -72,6 +61,57 @@ export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceId
     };
   };
   return { backup: split('backup'), upgrade: split('upgrade') };
+}
+
+/** When the stand-in cluster started and ended the work of each SGBackup and SGDbOps, by name. */
+async function standInTimes(kc: KubeConfig): Promise<Map<string, { start: number; end: number }>> {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const times = new Map<string, { start: number; end: number }>();
+  const list = async (plural: string, read: (object: StandInObject) => { start?: string | undefined; end?: string | undefined }) => {
+    const { items } = (await api.listClusterCustomObject({ group: 'stackgres.io', version: 'v1', plural })) as { items: StandInObject[] };
+    for (const object of items) {
+      const { start, end } = read(object);
+      if (start && end && object.metadata?.name) times.set(object.metadata.name, { start: Date.parse(start), end: Date.parse(end) });
+    }
+  };
+  await list(SGBACKUP.plural, (backup) => ({ start: backup.status?.process?.timing?.start, end: backup.status?.process?.timing?.end }));
+  await list(SGDBOPS.plural, (op) => ({
+    start: op.status?.opStarted,
+    end: op.status?.conditions?.find((condition) => condition.type === 'Completed' && condition.status === 'True')?.lastTransitionTime,
+  }));
+  return times;
+}
+
+/**
+ * The stretch before the stand-in starts a step, from the histories of a sample of instances: the
+ * workflow task that recorded the step and scheduled its activity (the server hears of the
+ * activity only when that task completes, after every local activity it started, the projection
+ * among them); the server handing the activity to the worker; the activity's create and the
+ * stand-in noticing it.
+ */
+export async function clusterStepStartLegs(client: Client, kc: KubeConfig, workflowIds: string[], sinceMs: number) {
+  const clusterTimes = await standInTimes(kc);
+  const legs: Record<'workflowTask' | 'toActivityStart' | 'createToClusterStart', number[]> = { workflowTask: [], toActivityStart: [], createToClusterStart: [] };
+  for (const workflowId of workflowIds) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const byId = new Map(events.map((event) => [Number(event.eventId), event]));
+    for (const event of events) {
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      const type = scheduled?.activityType?.name;
+      if (!scheduled || (type !== 'runBackup' && type !== 'runDbOps') || tsToMs(event.eventTime) < sinceMs) continue;
+      const input = scheduled.input?.payloads?.[0];
+      const name = input ? defaultPayloadConverter.fromPayload<{ name?: string }>(input).name : undefined;
+      const completed = byId.get(Number(scheduled.workflowTaskCompletedEventId));
+      const taskStarted = byId.get(Number(completed?.workflowTaskCompletedEventAttributes?.startedEventId));
+      const activityStarted = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(event.eventId));
+      const cluster = name ? clusterTimes.get(name) : undefined;
+      if (!completed || !taskStarted || !activityStarted || !cluster) continue;
+      legs.workflowTask.push(tsToMs(completed.eventTime) - tsToMs(taskStarted.eventTime));
+      legs.toActivityStart.push(tsToMs(activityStarted.eventTime) - tsToMs(completed.eventTime));
+      legs.createToClusterStart.push(cluster.start - tsToMs(activityStarted.eventTime));
+    }
+  }
+  return { workflowTask: summarize(legs.workflowTask), toActivityStart: summarize(legs.toActivityStart), createToClusterStart: summarize(legs.createToClusterStart) };
 }
 
 interface StandInObject {
