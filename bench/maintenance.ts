@@ -286,7 +286,7 @@ export const maintenanceBench: Bench = {
     const sampled = members.filter((_, i) => i % 20 === 0).map((member) => workflowIdFor(member.tenant, member.name));
     const startLegs = await clusterStepStartLegs(client, kc, sampled, t0);
     const soloStartLegs = await clusterStepStartLegs(client, kc, solo.map((member) => workflowIdFor(member.tenant, member.name)), 0);
-    ctx.log(`before the stand-in starts a step (${startLegs.workflowTask.n} steps of ${sampled.length} instances): ${(['workflowTask', 'toActivityStart', 'createToClusterStart'] as const)
+    ctx.log(`before the stand-in starts a step (${startLegs.workflowTask.n} steps of ${sampled.length} instances): ${(['workflowTask', 'projectionInTask', 'toActivityStart', 'createToClusterStart'] as const)
       .map((name) => `${name} mean ${Math.round(startLegs[name].mean)} ms, p90 ${Math.round(startLegs[name].p90)} ms (alone ${Math.round(soloStartLegs[name].mean)} ms)`).join('; ')}`);
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);
 

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
+import { localActivityType, type HistoryEvent } from './history.js';
 import { SGBACKUP, SGDBOPS } from '../../src/activities/kubernetes/resources.js';
 import { summarize } from './report.js';
 
@@ -91,7 +92,7 @@ async function standInTimes(kc: KubeConfig): Promise<Map<string, { start: number
  */
 export async function clusterStepStartLegs(client: Client, kc: KubeConfig, workflowIds: string[], sinceMs: number) {
   const clusterTimes = await standInTimes(kc);
-  const legs: Record<'workflowTask' | 'toActivityStart' | 'createToClusterStart', number[]> = { workflowTask: [], toActivityStart: [], createToClusterStart: [] };
+  const legs: Record<'workflowTask' | 'projectionInTask' | 'toActivityStart' | 'createToClusterStart', number[]> = { workflowTask: [], projectionInTask: [], toActivityStart: [], createToClusterStart: [] };
   for (const workflowId of workflowIds) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const byId = new Map(events.map((event) => [Number(event.eventId), event]));
@@ -107,11 +108,29 @@ export async function clusterStepStartLegs(client: Client, kc: KubeConfig, workf
       const cluster = name ? clusterTimes.get(name) : undefined;
       if (!completed || !taskStarted || !activityStarted || !cluster) continue;
       legs.workflowTask.push(tsToMs(completed.eventTime) - tsToMs(taskStarted.eventTime));
+      const projectionDone = projectionCompleteTime(events, Number(completed.eventId));
+      if (projectionDone !== undefined) legs.projectionInTask.push(projectionDone - tsToMs(taskStarted.eventTime));
       legs.toActivityStart.push(tsToMs(activityStarted.eventTime) - tsToMs(completed.eventTime));
       legs.createToClusterStart.push(cluster.start - tsToMs(activityStarted.eventTime));
     }
   }
-  return { workflowTask: summarize(legs.workflowTask), toActivityStart: summarize(legs.toActivityStart), createToClusterStart: summarize(legs.createToClusterStart) };
+  return Object.fromEntries(Object.entries(legs).map(([name, values]) => [name, summarize(values)])) as Record<keyof typeof legs, ReturnType<typeof summarize>>;
+}
+
+/**
+ * When the projection started in a workflow task finished: its local-activity marker's
+ * `complete_time` (sdk-core writes the task's start time plus the local activity's run time).
+ */
+function projectionCompleteTime(events: HistoryEvent[], completedEventId: number): number | undefined {
+  for (const event of events) {
+    const marker = event.markerRecordedEventAttributes;
+    if (Number(marker?.workflowTaskCompletedEventId) !== completedEventId || localActivityType(event) !== 'projectEventsLocally') continue;
+    const payload = marker?.details?.data?.payloads?.[0];
+    const time = payload ? defaultPayloadConverter.fromPayload<{ complete_time?: string | { seconds?: number | string; nanos?: number } }>(payload).complete_time : undefined;
+    if (typeof time === 'string') return Date.parse(time);
+    if (time?.seconds !== undefined) return Number(time.seconds) * 1000 + (time.nanos ?? 0) / 1e6;
+  }
+  return undefined;
 }
 
 interface StandInObject {
