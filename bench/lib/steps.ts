@@ -1,6 +1,6 @@
 // Where a run's time goes between its own events: the gaps between consecutive events of each
 // scheduled run (workflow times, as recorded in the read model), by transition, so a slow run can
-// be told apart from a slow hand-over.
+// be told apart from a slow hand-over; and inside its cluster steps, against the stand-in's clock.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -118,8 +118,9 @@ export async function clusterStepStartLegs(client: Client, kc: KubeConfig, workf
 }
 
 /**
- * When the projection started in a workflow task finished: its local-activity marker's
- * `complete_time` (sdk-core writes the task's start time plus the local activity's run time).
+ * The task's start plus the run time of the projection started in it: its local-activity marker's
+ * `complete_time`, as sdk-core writes it (not when it finished: the local activity may have begun
+ * after the task started).
  */
 function projectionCompleteTime(events: HistoryEvent[], completedEventId: number): number | undefined {
   for (const event of events) {
@@ -134,7 +135,7 @@ function projectionCompleteTime(events: HistoryEvent[], completedEventId: number
 }
 
 interface StandInObject {
-  metadata?: { name?: string; labels?: Record<string, string> };
+  metadata?: { name?: string };
   status?: {
     process?: { timing?: { start?: string; end?: string } };
     opStarted?: string;
