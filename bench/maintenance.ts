@@ -14,7 +14,7 @@ import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './l
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
 import { phaseProfile } from './lib/profile.js';
 import { activityCounts } from './lib/history.js';
-import { clusterStepSplit, clusterStepStartLegs, stepGaps } from './lib/steps.js';
+import { clusterStepSplit, clusterStepStartLegs, standInTimes, stepGaps } from './lib/steps.js';
 import { installMaintenanceMarks, installPhaseMarks, maintenanceMarks } from './lib/marks.js';
 import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
@@ -273,8 +273,9 @@ export const maintenanceBench: Bench = {
     for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
     const kc = new KubeConfig();
     kc.loadFromFile(stack.kubeconfig);
-    const clusterSteps = await clusterStepSplit(pool, kc, memberIds, t0);
-    const soloClusterSteps = await clusterStepSplit(pool, kc, soloInstanceIds, 0);
+    const clusterTimes = await standInTimes(kc);
+    const clusterSteps = await clusterStepSplit(pool, clusterTimes, memberIds, t0);
+    const soloClusterSteps = await clusterStepSplit(pool, clusterTimes, soloInstanceIds, 0);
     for (const kind of ['backup', 'upgrade'] as const) {
       const leg = (name: keyof (typeof clusterSteps)[typeof kind]) => {
         const [loaded, alone] = [clusterSteps[kind][name], soloClusterSteps[kind][name]];
@@ -284,8 +285,8 @@ export const maintenanceBench: Bench = {
     }
     // every 20th member's history: where the time before the stand-in starts goes
     const sampled = members.filter((_, i) => i % 20 === 0).map((member) => workflowIdFor(member.tenant, member.name));
-    const startLegs = await clusterStepStartLegs(client, kc, sampled, t0);
-    const soloStartLegs = await clusterStepStartLegs(client, kc, solo.map((member) => workflowIdFor(member.tenant, member.name)), 0);
+    const startLegs = await clusterStepStartLegs(client, clusterTimes, sampled, t0);
+    const soloStartLegs = await clusterStepStartLegs(client, clusterTimes, solo.map((member) => workflowIdFor(member.tenant, member.name)), 0);
     ctx.log(`before the stand-in starts a step (${startLegs.workflowTask.n} steps of ${sampled.length} instances): ${(['workflowTask', 'projectionInTask', 'toActivityStart', 'createToClusterStart'] as const)
       .map((name) => `${name} mean ${Math.round(startLegs[name].mean)} ms, p90 ${Math.round(startLegs[name].p90)} ms (alone ${Math.round(soloStartLegs[name].mean)} ms)`).join('; ')}`);
     ctx.log(`hand-over legs p50 (ms): release ${handOver.release.p50}, coordinator ${handOver.coordinator.p50}, grant pickup ${handOver.grantPickup.p50}, to the instance ${handOver.toInstance.p50} (${handOver.answeringARelease} of ${handOver.grants} grants answered a release)`);

@@ -36,7 +36,7 @@ export async function stepGaps(pool: pg.Pool, instanceIds: string[], sinceMs: nu
  * and how late it fired. After the end: the watch's delivery to us, the activity's completion and
  * the workflow task that records it. Workflow times and the stand-in's clock are the same host's.
  */
-export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceIds: string[], sinceMs: number) {
+export async function clusterStepSplit(pool: pg.Pool, clusterTimes: StandInTimes, instanceIds: string[], sinceMs: number) {
   const { rows } = await pool.query<{ kind: 'backup' | 'upgrade'; object: string; asked_ms: number; recorded_ms: number }>(
     `SELECT CASE done.type WHEN 'BackupCompleted' THEN 'backup' ELSE 'upgrade' END AS kind,
             COALESCE(done.data->>'backupName', done.data->>'dbOpsName') AS object,
@@ -49,7 +49,6 @@ export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceId
       WHERE done.instance_id = ANY($1) AND done.at >= to_timestamp($2 / 1000.0) AND done.actor LIKE 'schedule:%'`,
     [instanceIds, sinceMs],
   );
-  const clusterTimes = await standInTimes(kc);
   const split = (kind: 'backup' | 'upgrade') => {
     const legs = rows.flatMap((row) => {
       const times = row.kind === kind ? clusterTimes.get(row.object) : undefined;
@@ -64,10 +63,12 @@ export async function clusterStepSplit(pool: pg.Pool, kc: KubeConfig, instanceId
   return { backup: split('backup'), upgrade: split('upgrade') };
 }
 
+export type StandInTimes = Map<string, { start: number; end: number }>;
+
 /** When the stand-in cluster started and ended the work of each SGBackup and SGDbOps, by name. */
-async function standInTimes(kc: KubeConfig): Promise<Map<string, { start: number; end: number }>> {
+export async function standInTimes(kc: KubeConfig): Promise<StandInTimes> {
   const api = kc.makeApiClient(CustomObjectsApi);
-  const times = new Map<string, { start: number; end: number }>();
+  const times: StandInTimes = new Map();
   const list = async (plural: string, read: (object: StandInObject) => { start?: string | undefined; end?: string | undefined }) => {
     const { items } = (await api.listClusterCustomObject({ group: 'stackgres.io', version: 'v1', plural })) as { items: StandInObject[] };
     for (const object of items) {
@@ -90,8 +91,7 @@ async function standInTimes(kc: KubeConfig): Promise<Map<string, { start: number
  * among them); the server handing the activity to the worker; the activity's create and the
  * stand-in noticing it.
  */
-export async function clusterStepStartLegs(client: Client, kc: KubeConfig, workflowIds: string[], sinceMs: number) {
-  const clusterTimes = await standInTimes(kc);
+export async function clusterStepStartLegs(client: Client, clusterTimes: StandInTimes, workflowIds: string[], sinceMs: number) {
   const legs: Record<'workflowTask' | 'projectionInTask' | 'toActivityStart' | 'createToClusterStart', number[]> = { workflowTask: [], projectionInTask: [], toActivityStart: [], createToClusterStart: [] };
   for (const workflowId of workflowIds) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
