@@ -10,7 +10,7 @@ import { testEnv, uniqueName } from '../support/env.js';
 const parameters = {
   size: 'small',
   instances: 1,
-  version: '16.4',
+  version: '16.9',
   maintenance: { dayOfWeek: 'sunday', timeOfDay: '03:00' },
   deletionProtection: false,
   connectionSecretName: 'orders-db-connection',
