@@ -33,6 +33,7 @@ const pool = new pg.Pool({
   max: env.DATABASE_POOL_SIZE,
   connectionTimeoutMillis: 5_000,
   statement_timeout: 15_000,
+  application_name: 'claimflow-api',
 });
 // An idle client losing its connection must not take the process down; the next query reconnects.
 pool.on('error', (error) => log.warn({ err: error }, 'PostgreSQL connection lost'));

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, type Logger, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type Logger, type WorkerOptions } from '@temporalio/worker';
 import pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
@@ -10,6 +10,9 @@ import { observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/** How the worker's read-model connections show in pg_stat_activity (a DATABASE_URL's own application_name wins). */
+export const WORKER_DATABASE_APPLICATION = 'claimflow-worker';
 
 /** Evaluated once per workflow thread instead of once per cached workflow (see the module). */
 const SHARED_WORKFLOW_MODULES = [fileURLToPath(new URL('../workflows/shared-modules.ts', import.meta.url))];
@@ -74,7 +77,12 @@ export interface Observability {
 /** Builds the workers wired to real ports: Temporal, the Kubernetes API and the read model. */
 export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerOptions> = {}, { metrics, tracing }: Observability = {}): Promise<ClaimflowWorker> {
   await migrateReadModel(env.DATABASE_URL);
-  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE });
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE, application_name: WORKER_DATABASE_APPLICATION });
+  // An idle connection that PostgreSQL ends (a restart, a failover, an idle timeout) must not take
+  // the worker down: the pool drops that client, and the next query connects afresh.
+  pool.on('error', (error) => {
+    Runtime.instance().logger.warn('PostgreSQL connection lost', { error: error.message });
+  });
   const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
   const kube = createKubeClients(loadKubeConfig(env.KUBECONFIG));
   // Activities of the Temporal port (schedules, fleet slots) are clients of Temporal themselves.

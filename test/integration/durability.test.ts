@@ -9,7 +9,9 @@ import { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
 import { LABELS } from '../../src/activities/kubernetes/resources.js';
+import { WORKER_DATABASE_APPLICATION } from '../../src/worker/create-worker.js';
 import { scratchReadModel } from '../support/database.js';
+import { testEnv } from '../support/env.js';
 import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
@@ -125,6 +127,45 @@ describe('worker crash', () => {
     assert.equal(objects.length, 1);
     const settled = await projected(harness, instance);
     assert.deepEqual((await readModelRow(harness.pool, instance.instanceId))?.state, settled);
+  });
+});
+
+describe('read model connections lost', () => {
+  const workers: ChildProcess[] = [];
+  after(() => stopWorkers(workers));
+
+  test('PostgreSQL ending the worker\'s connections does not stop it: the next projection connects afresh', async () => {
+    const processHarness = { ...harness, taskQueue: `${harness.taskQueue}-pg` };
+    // Its own name in pg_stat_activity, so that only this process's connections are ended.
+    const applicationName = `${WORKER_DATABASE_APPLICATION}-${processHarness.taskQueue}`;
+    const databaseUrl = new URL(testEnv.databaseUrl);
+    databaseUrl.searchParams.set('application_name', applicationName);
+    const worker = await spawnWorkerProcess(processHarness.taskQueue, { DATABASE_URL: databaseUrl.toString() });
+    workers.push(worker);
+    const exited = new Promise<never>((_, reject) =>
+      worker.once('exit', (code, signal) => reject(new Error(`the worker process exited (code ${code}, signal ${signal})`))),
+    );
+    exited.catch(() => undefined); // unobserved if the worker lives on
+    // With no worker left, the Update below would wait for one forever: fail at once instead.
+    const whileRunning = <T>(step: Promise<T>): Promise<T> => Promise.race([step, exited]);
+    const instance = await startInstance(processHarness);
+    await waitForState(instance, 'Ready', ready);
+    await projected(harness, instance);
+
+    // What a PostgreSQL restart or failover does to every idle connection of the pool.
+    const { rows: ended } = await harness.pool.query<{ pid: number }>(
+      'SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+      [applicationName],
+    );
+    assert.ok(ended.length > 0, 'the worker had read-model connections to end');
+
+    const operationId = await whileRunning(start(instance, { kind: 'restart' }));
+    const state = await whileRunning(waitForState(instance, 'the restart to finish', idle));
+    assert.equal(state.lastOperation?.id, operationId);
+    assert.equal(state.lastOperation?.status, 'succeeded');
+    const settled = await projected(harness, instance);
+    assert.deepEqual((await readModelRow(harness.pool, instance.instanceId))?.state, settled);
+    assert.equal(worker.exitCode, null, 'the worker process is still running');
   });
 });
 
