@@ -4,7 +4,7 @@
 // send them, with the worker's pool size
 // and many instances at once. Ceiling in the same run on the same PostgreSQL: the same events as
 // a plain batched INSERT (1,000 rows per statement) into a table shaped like instance_events.
-import pg from 'pg';
+import type pg from 'pg';
 import { migrateReadModel } from '../src/activities/readmodel/migrate.js';
 import { projectEvents } from '../src/activities/readmodel/projection.js';
 import { onCleanup } from './lib/cleanup.js';
@@ -13,7 +13,7 @@ import { startUsageMeter } from './lib/procstat.js';
 import { round, summarize, type Row } from './lib/report.js';
 import { startDatabaseOnly } from './lib/stack.js';
 import { size, type Bench } from './lib/types.js';
-import { pool as inParallel } from './lib/util.js';
+import { benchPool, pool as inParallel } from './lib/util.js';
 
 const seeds = (prefix: string, n: number): InstanceSeed[] =>
   Array.from({ length: n }, (_, i) => ({ tenant: `proj-t${i % 50}`, name: `${prefix}-${i}`, instanceId: `${prefix}-${i}-${'0'.repeat(20)}`, index: i }));
@@ -35,7 +35,7 @@ export const projectionBench: Bench = {
     const poolSize = size(ctx, 'pool', 10, 10);
     const { databaseUrl } = await startDatabaseOnly(ctx.log);
     await migrateReadModel(databaseUrl);
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+    const pool = benchPool(databaseUrl, poolSize);
     onCleanup('projection pool', () => pool.end());
     const pids = { postgres: await postmaster(pool), bench: process.pid };
     const start = Date.UTC(2026, 0, 1);

@@ -19,8 +19,8 @@ import { serverTimingsRecorder, splitByServer } from './lib/server-timings.js';
 import { spawnService, startApi, startBenchStack, type BenchStack } from './lib/stack.js';
 import { freePorts } from '../stack/config.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
-import { readModelPool, tokensFor } from './lib/util.js';
-import pg from 'pg';
+import { benchPool, readModelPool, tokensFor } from './lib/util.js';
+import type pg from 'pg';
 
 const BIG_TENANT = 'acme';
 const CLAIMS = '/apis/db.claimflow.io/v1alpha1';
@@ -172,7 +172,7 @@ async function measureFloors(ctx: BenchContext, stack: BenchStack, ours: Measure
  * this splits a request's latency into what the loopback hop, the database hop and our work cost.
  */
 async function measureQueries(ctx: BenchContext, stack: BenchStack, gets: InstanceSeed[], lists: ListFilter[], count: number): Promise<Labelled[]> {
-  const oneConnection = new pg.Pool({ connectionString: stack.databaseUrl, max: 1 });
+  const oneConnection = benchPool(stack.databaseUrl, 1);
   try {
     const reads = new ReadModel(oneConnection);
     const timed = async (label: string, call: (i: number) => Promise<unknown>) => {
