@@ -2,7 +2,7 @@
 // Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
 // at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
 // versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
@@ -271,9 +271,7 @@ export const maintenanceBench: Bench = {
     const steps = await stepGaps(pool, memberIds, t0);
     const soloSteps = await stepGaps(pool, soloInstanceIds, 0);
     for (const [step, gap] of Object.entries(steps)) ctx.log(`run step ${step}: p50 ${Math.round(gap.p50)} ms, mean ${Math.round(gap.mean)} ms (alone: p50 ${Math.round(soloSteps[step]?.p50 ?? NaN)} ms)`);
-    const kc = new KubeConfig();
-    kc.loadFromFile(stack.kubeconfig);
-    const clusterTimes = await standInTimes(kc);
+    const clusterTimes = await standInTimes(loadKubeConfig(stack.kubeconfig));
     const clusterSteps = await clusterStepSplit(pool, clusterTimes, memberIds, t0);
     const soloClusterSteps = await clusterStepSplit(pool, clusterTimes, soloInstanceIds, 0);
     for (const kind of ['backup', 'upgrade'] as const) {

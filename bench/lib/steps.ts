@@ -96,6 +96,10 @@ export async function clusterStepStartLegs(client: Client, clusterTimes: StandIn
   for (const workflowId of workflowIds) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
     const byId = new Map(events.map((event) => [Number(event.eventId), event]));
+    const activityStartedBy = new Map(events.filter((e) => e.activityTaskStartedEventAttributes).map((e) => [Number(e.activityTaskStartedEventAttributes!.scheduledEventId), e]));
+    const projectionMarkerBy = new Map(
+      events.filter((e) => localActivityType(e) === 'projectEventsLocally').map((e) => [Number(e.markerRecordedEventAttributes?.workflowTaskCompletedEventId), e]),
+    );
     for (const event of events) {
       const scheduled = event.activityTaskScheduledEventAttributes;
       const type = scheduled?.activityType?.name;
@@ -104,11 +108,11 @@ export async function clusterStepStartLegs(client: Client, clusterTimes: StandIn
       const name = input ? defaultPayloadConverter.fromPayload<{ name?: string }>(input).name : undefined;
       const completed = byId.get(Number(scheduled.workflowTaskCompletedEventId));
       const taskStarted = byId.get(Number(completed?.workflowTaskCompletedEventAttributes?.startedEventId));
-      const activityStarted = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId) === Number(event.eventId));
+      const activityStarted = activityStartedBy.get(Number(event.eventId));
       const cluster = name ? clusterTimes.get(name) : undefined;
       if (!completed || !taskStarted || !activityStarted || !cluster) continue;
       legs.workflowTask.push(tsToMs(completed.eventTime) - tsToMs(taskStarted.eventTime));
-      const projectionDone = projectionCompleteTime(events, Number(completed.eventId));
+      const projectionDone = projectionCompleteTime(projectionMarkerBy.get(Number(completed.eventId)));
       if (projectionDone !== undefined) legs.projectionInTask.push(projectionDone - tsToMs(taskStarted.eventTime));
       legs.toActivityStart.push(tsToMs(activityStarted.eventTime) - tsToMs(completed.eventTime));
       legs.createToClusterStart.push(cluster.start - tsToMs(activityStarted.eventTime));
@@ -118,19 +122,15 @@ export async function clusterStepStartLegs(client: Client, clusterTimes: StandIn
 }
 
 /**
- * The task's start plus the run time of the projection started in it: its local-activity marker's
+ * The task's start plus the run time of the projection started in it: the local-activity marker's
  * `complete_time`, as sdk-core writes it (not when it finished: the local activity may have begun
  * after the task started).
  */
-function projectionCompleteTime(events: HistoryEvent[], completedEventId: number): number | undefined {
-  for (const event of events) {
-    const marker = event.markerRecordedEventAttributes;
-    if (Number(marker?.workflowTaskCompletedEventId) !== completedEventId || localActivityType(event) !== 'projectEventsLocally') continue;
-    const payload = marker?.details?.data?.payloads?.[0];
-    const time = payload ? defaultPayloadConverter.fromPayload<{ complete_time?: string | { seconds?: number | string; nanos?: number } }>(payload).complete_time : undefined;
-    if (typeof time === 'string') return Date.parse(time);
-    if (time?.seconds !== undefined) return Number(time.seconds) * 1000 + (time.nanos ?? 0) / 1e6;
-  }
+function projectionCompleteTime(marker: HistoryEvent | undefined): number | undefined {
+  const payload = marker?.markerRecordedEventAttributes?.details?.data?.payloads?.[0];
+  const time = payload ? defaultPayloadConverter.fromPayload<{ complete_time?: string | { seconds?: number | string; nanos?: number } }>(payload).complete_time : undefined;
+  if (typeof time === 'string') return Date.parse(time);
+  if (time?.seconds !== undefined) return Number(time.seconds) * 1000 + (time.nanos ?? 0) / 1e6;
   return undefined;
 }
 
