@@ -136,6 +136,8 @@ export const paths = (c: StackConfig) => ({
   pki: join(c.stateDir, 'pki'),
   etcdData: join(c.stateDir, 'etcd'),
   temporalDb: join(c.stateDir, 'temporal.sqlite'),
+  /** Written beside a Temporal database created with one partition per task queue. */
+  temporalPartitionsMarker: join(c.stateDir, 'temporal.one-partition'),
   kubeconfig: join(c.stateDir, 'kubeconfig'),
   envFile: join(c.stateDir, 'env'),
   toolchainLink: join(c.stateDir, 'toolchain-bin-path'),

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { sleep, StackError } from './util.js';
+import { sleep, StackError, START_MARK } from './util.js';
 
 export interface ProcessSpec {
   name: string;
@@ -46,7 +46,7 @@ export async function startProcess(stateDir: string, spec: ProcessSpec): Promise
   const log = logFile(stateDir, spec.name);
   const fd = openSync(log, 'a');
   const logOffset = fstatSync(fd).size;
-  writeFileSync(fd, `\n==== ${new Date().toISOString()} starting ${spec.name}: ${[spec.command, ...spec.args].join(' ')}\n`);
+  writeFileSync(fd, `\n${START_MARK}${new Date().toISOString()} starting ${spec.name}: ${[spec.command, ...spec.args].join(' ')}\n`);
   const readyFrom = fstatSync(fd).size;
   try {
     const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', fd, fd] });

@@ -2,6 +2,7 @@
 // SQLite persistence and (unless headless) the Web UI. The namespace and the search attributes
 // claimflow's workflows upsert are registered at launch; registering them again on a restart is
 // a no-op, so the SQLite file can be kept across `down`/`up`.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, temporalAddress, type StackConfig } from './config.js';
 import type { Supervised } from './supervise.js';
@@ -42,6 +43,7 @@ export function temporalComponent(config: StackConfig): Supervised {
         // in the server; the compose stack sets it in deploy/compose/temporal/dynamicconfig/claimflow.yaml).
         '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
         '--dynamic-config-value', `worker.perNamespaceWorkerOptions=${JSON.stringify(SCHEDULER_WORKER_OPTIONS)}`,
+        ...onePartitionPerTaskQueue(config).flatMap((setting) => ['--dynamic-config-value', `${setting}=1`]),
         '--log-level', 'warn',
       ],
       env: goServerEnv(),
@@ -59,6 +61,25 @@ export function temporalComponent(config: StackConfig): Supervised {
  * machine can lose the last commits, which a local stack can afford.
  */
 const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
+/**
+ * One partition per task queue instead of the server's four. A local stack runs one worker per
+ * task queue, the case for which the server gives its own per-namespace worker's queue one
+ * partition: with four, a task written to a partition with no poll waiting there is forwarded to
+ * the root partition, and polls are spread over partitions that are mostly empty (BENCHMARKS.md).
+ *
+ * Only for a database the setting started with: one created earlier with four partitions may hold
+ * tasks in partitions 1-3, which no poll would reach with one. It keeps the server's default; a
+ * fresh `.local` (stop the stack, remove `.local/temporal.sqlite*`) gets the one partition.
+ */
+function onePartitionPerTaskQueue(config: StackConfig): string[] {
+  const { temporalDb, temporalPartitionsMarker } = paths(config);
+  if (!existsSync(temporalDb)) {
+    mkdirSync(config.stateDir, { recursive: true });
+    writeFileSync(temporalPartitionsMarker, '1\n');
+  }
+  return existsSync(temporalPartitionsMarker) ? ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions'] : [];
+}
 
 /**
  * The server's own worker that runs Schedules (one per namespace). Its defaults, two workflow task

@@ -99,10 +99,17 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Last lines of a log file, indented, for error messages. */
+/** Begins the line a process's log gets each time the stack starts it (processes.ts). */
+export const START_MARK = '==== ';
+
 export function logTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '';
-  const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
-  return text.map((l) => `    ${l}`).join('\n');
+  const all = readFileSync(file, 'utf8').trimEnd().split('\n');
+  const tail = all.slice(-lines);
+  // A Go server that panics ends its log with goroutine stacks; the cause is the line above them.
+  const thisStart = all.slice(all.findLastIndex((l) => l.startsWith(START_MARK)) + 1, -lines);
+  const cause = thisStart.findLast((l) => /^(panic|fatal error): /.test(l));
+  return [...(cause ? [cause, '...'] : []), ...tail].map((l) => `    ${l}`).join('\n');
 }
 
 /**
