@@ -98,10 +98,10 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** Last lines of a log file, indented, for error messages. */
 /** Begins the line a process's log gets each time the stack starts it (processes.ts). */
 export const START_MARK = '==== ';
 
+/** Last lines of a log file, indented, for error messages. */
 export function logTail(file: string, lines = 15): string {
   if (!existsSync(file)) return '';
   const all = readFileSync(file, 'utf8').trimEnd().split('\n');
