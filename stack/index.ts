@@ -75,7 +75,10 @@ export async function startStack(config: StackConfig, opts: StartOptions = {}): 
       throw e;
     }
   };
-  const stateOf = (e: Ensured) => (e.state === 'started' ? `started, pid ${e.record.pid}` : `already running, pid ${e.record.pid}`);
+  const stateOf = (e: Ensured) =>
+    e.state === 'started'
+      ? `started, pid ${e.record.pid}${e.firstStartExited ? ` (at the second start; the first exited: ${e.firstStartExited})` : ''}`
+      : `already running, pid ${e.record.pid}`;
 
   const kube = (async () => {
     const [pki, etcd] = await Promise.all([

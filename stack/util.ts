@@ -112,6 +112,12 @@ export function logTail(file: string, lines = 15): string {
   return [...(cause ? [cause, '...'] : []), ...tail].map((l) => `    ${l}`).join('\n');
 }
 
+/** One line on why a process stopped during start-up: a Go panic's cause, or its last log line. */
+export function startupFailure(file: string): string {
+  // With a Go panic logTail puts its cause first; otherwise its one line is the last one logged.
+  return logTail(file, 1).split('\n')[0]?.trim() || 'nothing logged';
+}
+
 /**
  * The Go servers' garbage collector ran at its default pace (GOGC=100) and took 12-15 % of
  * Temporal's and kube-apiserver's CPU in a fleet maintenance profile (BENCHMARKS.md). Collecting at

@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { localStackConfig, paths } from '../../stack/config.js';
+import { localStackConfig, paths, type StackConfig } from '../../stack/config.js';
+import { stopProcess } from '../../stack/processes.js';
+import { ensureRunning, type Supervised } from '../../stack/supervise.js';
 import { temporalComponent } from '../../stack/temporal.js';
 import { logTail, START_MARK } from '../../stack/util.js';
 
@@ -56,5 +58,49 @@ describe('logTail', () => {
   test("leaves out a panic from an earlier start of the same process", () => {
     const file = log('restarted.log', [`${START_MARK}t1 starting temporal`, 'panic: old', ...frames(3), `${START_MARK}t2 starting temporal`, ...frames(20)]);
     assert.equal(logTail(file).includes('panic'), false);
+  });
+});
+
+describe('a process that exits during start-up', () => {
+  /**
+   * A stand-in server: its first start logs a Go-style panic and exits; later starts stay up.
+   * Healthy once it has written its ready file.
+   */
+  function flakyServer(config: StackConfig): Supervised {
+    const started = join(config.stateDir, 'started-once');
+    const ready = join(config.stateDir, 'ready');
+    const script = `const fs = require('node:fs');
+      if (!fs.existsSync(${JSON.stringify(started)})) { fs.writeFileSync(${JSON.stringify(started)}, ''); console.log('panic: failed assigning ephemeral port: lost a race'); console.log('goroutine 1 [running]:'); process.exit(2); }
+      fs.writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000);`;
+    return {
+      name: 'flaky', title: 'flaky server', ports: [], timeoutMs: 10_000,
+      spec: () => ({ name: 'flaky', command: process.execPath, args: ['-e', script], env: {}, cwd: config.stateDir }),
+      healthy: () => Promise.resolve(existsSync(ready)),
+    };
+  }
+
+  test('a throwaway stack starts it once more and reports why the first start exited', async () => {
+    const config = { ...localStackConfig('/nonexistent-toolchain', join(scratch, 'throwaway')), ephemeral: true };
+    mkdirSync(config.stateDir, { recursive: true });
+    try {
+      const ensured = await ensureRunning(config, flakyServer(config));
+      assert.equal(ensured.state, 'started');
+      assert.equal(ensured.firstStartExited, 'panic: failed assigning ephemeral port: lost a race');
+    } finally {
+      await stopProcess(config.stateDir, 'flaky', 2000);
+    }
+  });
+
+  test('the developer stack fails at once, with the cause', async () => {
+    const config = localStackConfig('/nonexistent-toolchain', join(scratch, 'developer'));
+    mkdirSync(config.stateDir, { recursive: true });
+    try {
+      await assert.rejects(ensureRunning(config, flakyServer(config)), (error: Error) => {
+        assert.match(error.message, /exited during start-up[\s\S]*panic: failed assigning ephemeral port/);
+        return true;
+      });
+    } finally {
+      await stopProcess(config.stateDir, 'flaky', 2000);
+    }
   });
 });
