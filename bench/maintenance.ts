@@ -2,10 +2,10 @@
 // Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
 // at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
 // versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
-import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
+import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { configureFleet } from '../src/clients/fleet.js';
 import { workflowIdFor } from '../src/domain/index.js';
 import { maintenanceScheduleId } from '../src/workflows/messages.js';

@@ -3,10 +3,11 @@
 // lib/marks.ts). Instances are created at a steady, unsaturated rate, so this is latency, not
 // queueing. Baseline in the same run: a poll-based reconciler (list all claims every interval,
 // write what became Ready) timed the same way; full size uses the anchor's one-minute interval.
-import { CustomObjectsApi, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
+import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { CLAIM } from '../src/activities/kubernetes/resources.js';
 import { onCleanup, sleep } from './lib/cleanup.js';
 import { fleet } from './lib/fleet.js';
@@ -139,8 +140,7 @@ export const reactionBench: Bench = {
     const tokens = await tokensFor(pool, tenants);
     const api = await startApi(stack);
     const worker = await startWorker(stack, { mode: 'claimflow', ...(workerOverrides(ctx) ? { overrides: workerOverrides(ctx)! } : {}), env: workerEnv(ctx) });
-    const kc = new KubeConfig();
-    kc.loadFromFile(stack.kubeconfig);
+    const kc = loadKubeConfig(stack.kubeconfig);
     const watched = await watchReady(kc);
 
     const post = async (tenant: string, name: string) => {

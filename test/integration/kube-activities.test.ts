@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createKubernetesActivities } from '../../src/activities/kubernetes/activities.js';
-import { createKubeClients, loadKubeConfig as loadClaimflowKubeConfig } from '../../src/activities/kubernetes/client.js';
+import { createKubeClients } from '../../src/activities/kubernetes/client.js';
 import { CLAIM } from '../../src/activities/kubernetes/resources.js';
-import { testEnv, uniqueName } from '../support/env.js';
+import { loadKubeConfig, uniqueName } from '../support/env.js';
 
 const parameters = {
   size: 'small',
@@ -17,7 +17,7 @@ const parameters = {
 };
 
 test('applyClaim makes a missing tenant namespace once, then applies without asking for it', async () => {
-  const clients = createKubeClients(loadClaimflowKubeConfig(testEnv.kubeconfigPath));
+  const clients = createKubeClients(loadKubeConfig());
   let namespaceCreates = 0;
   const core = new Proxy(clients.core, {
     get(target, property, receiver) {
