@@ -8,7 +8,7 @@ import { deleteInstanceSchedules, upsertInstanceSchedules } from '../src/activit
 import { activityCounts } from './lib/history.js';
 import { phaseMarks, installPhaseMarks } from './lib/marks.js';
 import { createThroughApi, fleet, quietMaintenanceWindow, waitForReady } from './lib/fleet.js';
-import { startUsageMeter } from './lib/procstat.js';
+import { startUsageMeter, totalCpuSeconds } from './lib/procstat.js';
 import { cpuProfileFlags, profilesOf, summarizeProfile, type ProfileSummary } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
 import { NOOP_TASK_QUEUE, startApi, startBenchStack, startWorker, type BenchStack } from './lib/stack.js';
@@ -147,12 +147,11 @@ export const provisioningBench: Bench = {
     const cpu = (u: typeof oursUsage, name: string) => u.processes[name]?.cpuSeconds;
     // The wall time no implementation of this shape could beat here: the ceiling's CPU, plus what the
     // stand-in cluster spent on our claims and the server on the instances' Schedules, on this machine's cores.
-    const allCpu = (u: typeof oursUsage) => Object.values(u.processes).reduce((sum, p) => sum + p.cpuSeconds, 0);
     const standInCpu = (u: typeof oursUsage) => ['kube-apiserver', 'etcd', 'simulator'].reduce((sum, name) => sum + (cpu(u, name) ?? 0), 0);
     const cores = oursUsage.machine.cores;
     // The stand-in idles through the ceiling: counted once, as ours used it.
-    const floorSeconds = (allCpu(ceilingUsage) - standInCpu(ceilingUsage) + standInCpu(oursUsage) + (cpu(schedules.usage, 'temporal') ?? 0)) / cores;
-    const oursCpuSeconds = allCpu(oursUsage) / cores;
+    const floorSeconds = (totalCpuSeconds(ceilingUsage) - standInCpu(ceilingUsage) + standInCpu(oursUsage) + (cpu(schedules.usage, 'temporal') ?? 0)) / cores;
+    const oursCpuSeconds = totalCpuSeconds(oursUsage) / cores;
     const rows: Row[] = [
       {
         run: `claimflow (API -> Ready in read model)`, n, 'wall s': round(wallSeconds, 1), 'inst/s': round(oursRate, 1), 'p50 ms': toReady.p50, 'p99 ms': toReady.p99,
@@ -169,7 +168,7 @@ export const provisioningBench: Bench = {
         'worker cpu s': 0, 'temporal cpu s': cpu(schedules.usage, 'temporal'), 'api cpu s': cpu(schedules.usage, 'api'), 'pg cpu s': cpu(schedules.usage, 'postgres'),
         'busy cores': schedules.usage.machine.busyCores, 'other cores': schedules.usage.machine.otherCores,
       },
-      { run: `ours' CPU (all processes, ${round(allCpu(oursUsage), 1)} CPU-s) on ${cores} cores`, n, 'wall s': round(oursCpuSeconds, 1) },
+      { run: `ours' CPU (all processes, ${round(totalCpuSeconds(oursUsage), 1)} CPU-s) on ${cores} cores`, n, 'wall s': round(oursCpuSeconds, 1) },
       { run: `floor here: the ceiling's CPU + the stand-in cluster's for ours + the Schedules', on ${cores} cores`, n, 'wall s': round(floorSeconds, 1), 'inst/s': round(n / floorSeconds, 1) },
       { run: 'ratio claimflow / ceiling', 'inst/s': round(ratio, 2) },
     ];
@@ -185,7 +184,7 @@ export const provisioningBench: Bench = {
         ceiling: { wallSeconds: ceiling.wallSeconds, workflowsPerSecond: ceilingRate, completeMs: ceiling.completeMs, usage: ceilingUsage },
         schedulesAlone: schedules,
         ratio,
-        cpuFloor: { seconds: floorSeconds, standInCpuSeconds: standInCpu(oursUsage), oursCpuSeconds: allCpu(oursUsage), ceilingCpuSeconds: allCpu(ceilingUsage), cores },
+        cpuFloor: { seconds: floorSeconds, standInCpuSeconds: standInCpu(oursUsage), oursCpuSeconds: totalCpuSeconds(oursUsage), ceilingCpuSeconds: totalCpuSeconds(ceilingUsage), cores },
         ...(workerProfiles.length > 0 ? { workerProfiles, apiProfiles } : {}),
       },
       notes: [

@@ -96,6 +96,11 @@ export function sampleUsage(pids: Record<string, number | undefined>): Record<st
   return out;
 }
 
+/** CPU seconds a usage report's processes spent together, leaving out the ones named. */
+export function totalCpuSeconds(report: { processes: Record<string, { cpuSeconds: number }> }, except: string[] = []): number {
+  return Object.entries(report.processes).reduce((sum, [name, usage]) => sum + (except.includes(name) ? 0 : usage.cpuSeconds), 0);
+}
+
 export interface UsageReport {
   /** CPU seconds used over the interval. */
   cpuSeconds: number;
