@@ -429,4 +429,8 @@ test('health, readiness and the OpenAPI document', async () => {
   assert.ok(spec.body.components.schemas.Instance);
   const docs = await h.app.inject({ method: 'GET', url: '/docs' });
   assert.ok([200, 302].includes(docs.statusCode));
+  // The UI's own files come through @fastify/static, which package.json pins (overrides).
+  const uiScript = await h.app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+  assert.equal(uiScript.statusCode, 200);
+  assert.match(String(uiScript.headers['content-type']), /javascript/);
 });
