@@ -302,6 +302,15 @@ export const maintenanceBench: Bench = {
     const utilization = held.reduce((a, b) => a + b, 0) / ((lastEnd - firstStart) * cap);
     ctx.log(`trigger -> window opened: p50 ${Math.round(opened.p50)} ms, max ${Math.round(opened.max)} ms; slots busy ${Math.round(utilization * 100)}% of ${round((lastEnd - firstStart) / 1000, 1)} s`);
 
+    // The wall, split exactly by what the slots did between the first run's start and the last's end.
+    const slotSpanSeconds = (lastEnd - firstStart) / 1000;
+    const wallSplit = {
+      heldSeconds: held.reduce((a, b) => a + b, 0) / 1000 / cap,
+      freeWhileWaitingSeconds: idle.someWaiting / cap,
+      freeNoneWaitingSeconds: idle.noneWaiting / cap,
+      outsideSlotSpanSeconds: wall - slotSpanSeconds,
+    };
+
     // No wall on this machine can be shorter: the fleet's CPU (the bench's own polling left out) on every core.
     const fleetCpuSeconds = totalCpuSeconds(usage, ['bench']);
     const cpuFloorSeconds = fleetCpuSeconds / usage.machine.cores;
@@ -315,6 +324,12 @@ export const maintenanceBench: Bench = {
         'hand-over p50 ms: release / coordinator / grant / instance': [handOver.release, handOver.coordinator, handOver.grantPickup, handOver.toInstance].map((leg) => Math.round(leg.p50)).join(' / '),
         ...(workerCount > 1 ? { workers: workerCount } : {}),
         'worker cpu': round(Object.keys(workerPids).reduce((sum, key) => sum + (usage.processes[key]?.cores ?? 0), 0), 3), 'temporal cpu': usage.processes.temporal?.cores, 'other cores': usage.machine.otherCores },
+      ...([
+        ['wall, part: runs holding their slots (their holds added up, over the cap)', wallSplit.heldSeconds],
+        ['wall, part: slots free while windows waited (hand-overs)', wallSplit.freeWhileWaitingSeconds],
+        ['wall, part: slots free, no window waiting (first windows opening, last runs ending)', wallSplit.freeNoneWaitingSeconds],
+        ['wall, part: before the first run started, after the last ended', wallSplit.outsideSlotSpanSeconds],
+      ] as const).map(([run, seconds]): Row => ({ run, n, 's': round(seconds, 1), 'x ideal': round(seconds / ideal, 2) })),
       { run: `CPU floor: the fleet's ${round(fleetCpuSeconds, 1)} CPU-s (${Math.round((fleetCpuSeconds / n) * 1000)} ms a maintenance) on ${usage.machine.cores} cores`, n, 's': round(cpuFloorSeconds, 1), 'x ideal': round(cpuFloorSeconds / ideal, 2) },
     ];
     return {
@@ -323,11 +338,12 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: (lastEnd - firstStart) / 1000, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
+      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: slotSpanSeconds, wallSplit, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
         `Run durations (MaintenanceStarted -> end, workflow times) show the time each spent holding a slot; the rest of the wall is waiting for a slot and hand-over.`,
+        'Wall, parts: from the first run\'s start to the last one\'s end every slot is either held by a run or free, with or without windows waiting for one; over the cap, these slot-seconds and the time outside that span add up to the wall.',
         'CPU floor: the CPU every process but the bench spent from the first trigger to the last commit, over the cores: the wall with every core busy all the time and no waiting. Where it is above 1.2 x ideal, the target needs a faster machine or more cores.',
       ],
     };
