@@ -299,12 +299,12 @@ export const maintenanceBench: Bench = {
     const opened = summarize(runs.map((r) => Number(r.opened_ms) - t0));
     const firstStart = Math.min(...runs.map((r) => Number(r.started_ms)));
     const lastEnd = Math.max(...runs.map((r) => Number(r.finished_ms)));
+    const slotSpanSeconds = (lastEnd - firstStart) / 1000;
     const heldMs = held.reduce((a, b) => a + b, 0);
-    const utilization = heldMs / ((lastEnd - firstStart) * cap);
-    ctx.log(`trigger -> window opened: p50 ${Math.round(opened.p50)} ms, max ${Math.round(opened.max)} ms; slots busy ${Math.round(utilization * 100)}% of ${round((lastEnd - firstStart) / 1000, 1)} s`);
+    const utilization = heldMs / 1000 / (slotSpanSeconds * cap);
+    ctx.log(`trigger -> window opened: p50 ${Math.round(opened.p50)} ms, max ${Math.round(opened.max)} ms; slots busy ${Math.round(utilization * 100)}% of ${round(slotSpanSeconds, 1)} s`);
 
     // The wall, split exactly by what the slots did between the first run's start and the last's end.
-    const slotSpanSeconds = (lastEnd - firstStart) / 1000;
     const wallSplit = {
       heldSeconds: heldMs / 1000 / cap,
       freeWhileWaitingSeconds: idle.someWaiting / cap,
