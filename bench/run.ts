@@ -4,7 +4,7 @@
 // stack and tears it down; each prints a table and writes JSON to bench/results/. --quick uses
 // small sizes (each bench a couple of minutes); without it, the sizes of BENCHMARKS.md.
 import { performance } from 'node:perf_hooks';
-import { cleanupAll, installSignalHandlers } from './lib/cleanup.js';
+import { cleanupAll, installSignalHandlers, startBench } from './lib/cleanup.js';
 import { table, writeResult } from './lib/report.js';
 import type { Bench, BenchResult } from './lib/types.js';
 import { footprintBench } from './footprint.js';
@@ -54,6 +54,7 @@ for (const bench of selected) {
   const started = performance.now();
   const log = (line: string) => console.log(`[${bench.name} ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
   console.log(`\n=== ${bench.name}: ${bench.title} (${quick ? 'quick' : 'full'}) ===`);
+  startBench();
   try {
     const result = await bench.run({ quick, options, log });
     await cleanupAll();

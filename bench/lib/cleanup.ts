@@ -6,9 +6,22 @@ type Cleanup = { what: string; run: () => Promise<void> | void };
 const stack: Cleanup[] = [];
 let unwinding: Promise<void> | undefined;
 const interrupt = new AbortController();
+let broken = new AbortController();
+let stopped = AbortSignal.any([interrupt.signal, broken.signal]);
 
-/** Aborted on Ctrl-C / SIGTERM: long waits in benches pass it on. */
-export const interrupted: AbortSignal = interrupt.signal;
+/** Aborted on Ctrl-C / SIGTERM, or when a process this bench needs died: long waits pass it on. */
+export const interrupted = (): AbortSignal => stopped;
+
+/** A process the bench needs died on its own: every wait stops at once and says why, instead of waiting out its timeout. */
+export function breakBench(reason: Error): void {
+  if (!broken.signal.aborted) broken.abort(reason);
+}
+
+/** Each bench starts whole: a process that died in the one before does not stop the next. */
+export function startBench(): void {
+  broken = new AbortController();
+  stopped = AbortSignal.any([interrupt.signal, broken.signal]);
+}
 
 /** Registers a teardown step; returns a function that runs it now (and unregisters it). */
 export function onCleanup(what: string, run: () => Promise<void> | void): () => Promise<void> {
@@ -46,19 +59,21 @@ export function installSignalHandlers(): void {
 }
 
 export function throwIfInterrupted(): void {
-  if (interrupted.aborted) throw interrupted.reason instanceof Error ? interrupted.reason : new Error('interrupted');
+  const signal = interrupted();
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('interrupted');
 }
 
 export const sleep = (ms: number) =>
   new Promise<void>((resolve, reject) => {
-    if (interrupted.aborted) return reject(interrupted.reason as Error);
+    const signal = stopped;
+    if (signal.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(() => {
-      interrupted.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(interrupted.reason as Error);
+      reject(signal.reason as Error);
     };
-    interrupted.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -9,7 +9,7 @@ let seq = 0;
 export async function runLoadProcess(stack: BenchStack, plan: LoadPlan, onStart?: (service: Service) => void): Promise<LoadResult> {
   const file = join(stack.config.stateDir, `load-plan-${++seq}.json`);
   writeFileSync(file, JSON.stringify(plan));
-  const service = await spawnService(stack, { name: `loadgen-${seq}`, script: 'bench/loadgen.ts', args: [file], env: {}, pipeStdout: true });
+  const service = await spawnService(stack, { name: `loadgen-${seq}`, script: 'bench/loadgen.ts', args: [file], env: {}, pipeStdout: true, exitsWhenDone: true });
   onStart?.(service);
   const chunks: Buffer[] = [];
   service.child.stdout!.on('data', (c: Buffer) => chunks.push(c));

@@ -3,17 +3,17 @@
 // SIGKILL. The worker, the API and load generators are separate processes this module spawns, so
 // their CPU and memory can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, cpSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { apiUrl, databaseUrl, freePorts, paths, type SimulatorDelays } from '../../stack/config.js';
+import { apiUrl, databaseUrl, paths, type SimulatorDelays } from '../../stack/config.js';
 import { repoRoot, resolveToolchain, startStack, stopStack, testStackConfig, type StackConfig } from '../../stack/index.js';
 import { readProcess } from '../../stack/processes.js';
 import { RUN_MARKER, startReaper } from '../../stack/reaper.js';
 import { logTail } from '../../stack/util.js';
 import { bundleClaimflowWorkflows } from '../../src/worker/create-worker.js';
-import { interrupted, onCleanup, sleep } from './cleanup.js';
+import { breakBench, interrupted, onCleanup, sleep } from './cleanup.js';
 
 /** Where the stack's logs are kept after teardown (the state dir goes away). */
 export const LOG_KEEP_DIR = join(repoRoot, 'bench', 'results', 'logs');
@@ -67,8 +67,9 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     options.log(`stack: stopped in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   });
   const abort = new AbortController();
-  const onInterrupt = () => abort.abort(interrupted.reason);
-  interrupted.addEventListener('abort', onInterrupt, { once: true });
+  const stopped = interrupted();
+  const onInterrupt = () => abort.abort(stopped.reason);
+  stopped.addEventListener('abort', onInterrupt, { once: true });
   let result;
   try {
     result = await startStack(config, { signal: abort.signal });
@@ -80,7 +81,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     await stopOnce();
     throw error;
   } finally {
-    interrupted.removeEventListener('abort', onInterrupt);
+    stopped.removeEventListener('abort', onInterrupt);
   }
   options.log(`stack: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   const env = { ...result.env, [RUN_MARKER]: config.stateDir };
@@ -149,6 +150,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Send stdout to a pipe (readable on child.stdout) instead of the log. */
   pipeStdout?: boolean;
+  /** It ends by itself (a load generator); otherwise it is a server, and its dying fails the bench. */
+  exitsWhenDone?: boolean;
 }
 
 /**
@@ -157,6 +160,8 @@ export interface SpawnOptions {
  */
 export async function spawnService(stack: BenchStack, options: SpawnOptions): Promise<Service> {
   const logFile = paths(stack.config).log(options.name);
+  // A second process of the same name appends to the same log: only its own lines say it is ready.
+  const ownLinesFrom = existsSync(logFile) ? statSync(logFile).size : 0;
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', join(repoRoot, options.script), ...(options.args ?? [])], {
     cwd: repoRoot,
@@ -166,8 +171,13 @@ export async function spawnService(stack: BenchStack, options: SpawnOptions): Pr
   closeSync(fd);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
+  let stopping = false;
   void exited.then(() => (gone = true));
+  child.once('exit', (code, signal) => {
+    if (!stopping && !options.exitsWhenDone) breakBench(new Error(`${options.name} exited (${signal ?? `code ${code}`}) while the bench needed it:\n${logTail(logFile, 30)}`));
+  });
   const stop = async (graceMs = 30_000) => {
+    stopping = true;
     if (gone) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
@@ -181,7 +191,7 @@ export async function spawnService(stack: BenchStack, options: SpawnOptions): Pr
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {
       if (gone) throw new Error(`${options.name} exited before it was ready:\n${logTail(logFile, 30)}`);
-      if (readFileSync(logFile, 'utf8').includes(options.readyLine)) break;
+      if (readFileSync(logFile).subarray(ownLinesFrom).toString('utf8').includes(options.readyLine)) break;
       if (Date.now() > deadline) throw new Error(`${options.name} not ready after ${options.timeoutMs ?? 120_000} ms:\n${logTail(logFile, 30)}`);
       await sleep(100);
     }
@@ -204,18 +214,34 @@ export interface WorkerOptions {
   name?: string;
 }
 
-/** A port p with p + 1 free as well (the worker serves /metrics on p and the SDK's exporter on p + 1). */
+/**
+ * A port p with p + 1 free as well (the worker serves /metrics on p and the SDK's exporter on
+ * p + 1), below the kernel's ephemeral range: a port from that range can be taken as the source
+ * port of any outgoing connection between this check and the worker's bind, and a fleet bench
+ * makes thousands of them (one such run lost its worker to "Address already in use").
+ */
 async function freePortPair(): Promise<number> {
+  const listen = (p: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(p, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  const below = ephemeralPortsFrom();
   for (;;) {
-    const [port] = await freePorts(1);
-    const listen = (p: number) =>
-      new Promise<boolean>((resolve) => {
-        const server = createServer();
-        server.once('error', () => resolve(false));
-        server.listen(p, '127.0.0.1', () => server.close(() => resolve(true)));
-      });
-    if (port! < 65534 && (await listen(port! + 1))) return port!;
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_002));
+    if ((await listen(port)) && (await listen(port + 1))) return port;
   }
+}
+
+function ephemeralPortsFrom(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && low > 12_000) return low;
+  } catch {
+    // not Linux: IANA's dynamic range
+  }
+  return 49_152;
 }
 
 export async function startWorker(stack: BenchStack, options: WorkerOptions): Promise<Service> {
