@@ -190,9 +190,13 @@ export async function stopProcess(stateDir: string, name: string, graceMs = 10_0
 
 /** Has the process printed `line` since it started? (readiness for services without a probe) */
 export function logContainsSinceStart(record: ProcessRecord, line: string): boolean {
-  if (!existsSync(record.logFile)) return false;
-  const text = readFileSync(record.logFile);
-  return text.subarray(record.logOffset).toString('utf8').includes(line);
+  return logContainsSince(record.logFile, record.logOffset, line);
+}
+
+/** Does `file` hold `line` past `offset`? A log is appended to by every start of the same name. */
+export function logContainsSince(file: string, offset: number, line: string): boolean {
+  if (!existsSync(file)) return false;
+  return readFileSync(file).subarray(offset).toString('utf8').includes(line);
 }
 
 /**

@@ -65,7 +65,7 @@ export function throwIfInterrupted(): void {
 
 export const sleep = (ms: number) =>
   new Promise<void>((resolve, reject) => {
-    const signal = stopped;
+    const signal = interrupted();
     if (signal.aborted) return reject(signal.reason as Error);
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);

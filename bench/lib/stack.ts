@@ -3,13 +3,13 @@
 // SIGKILL. The worker, the API and load generators are separate processes this module spawns, so
 // their CPU and memory can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, fstatSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { apiUrl, databaseUrl, paths, type SimulatorDelays } from '../../stack/config.js';
 import { repoRoot, resolveToolchain, startStack, stopStack, testStackConfig, type StackConfig } from '../../stack/index.js';
-import { readProcess } from '../../stack/processes.js';
+import { logContainsSince, readProcess } from '../../stack/processes.js';
 import { RUN_MARKER, startReaper } from '../../stack/reaper.js';
 import { logTail } from '../../stack/util.js';
 import { bundleClaimflowWorkflows } from '../../src/worker/create-worker.js';
@@ -160,22 +160,24 @@ export interface SpawnOptions {
  */
 export async function spawnService(stack: BenchStack, options: SpawnOptions): Promise<Service> {
   const logFile = paths(stack.config).log(options.name);
-  // A second process of the same name appends to the same log: only its own lines say it is ready.
-  const ownLinesFrom = existsSync(logFile) ? statSync(logFile).size : 0;
   const fd = openSync(logFile, 'a');
+  // A second process of the same name appends to the same log: only its own lines say it is ready.
+  const ownLinesFrom = fstatSync(fd).size;
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', join(repoRoot, options.script), ...(options.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, ...stack.env, ...options.env },
     stdio: ['ignore', options.pipeStdout ? 'pipe' : fd, fd],
   });
   closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let gone = false;
   let stopping = false;
-  void exited.then(() => (gone = true));
-  child.once('exit', (code, signal) => {
-    if (!stopping && !options.exitsWhenDone) breakBench(new Error(`${options.name} exited (${signal ?? `code ${code}`}) while the bench needed it:\n${logTail(logFile, 30)}`));
-  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      gone = true;
+      if (!stopping && !options.exitsWhenDone) breakBench(new Error(`${options.name} exited (${signal ?? `code ${code}`}) while the bench needed it:\n${logTail(logFile, 30)}`));
+      resolve(code);
+    }),
+  );
   const stop = async (graceMs = 30_000) => {
     stopping = true;
     if (gone) return;
@@ -191,7 +193,7 @@ export async function spawnService(stack: BenchStack, options: SpawnOptions): Pr
     const deadline = Date.now() + (options.timeoutMs ?? 120_000);
     for (;;) {
       if (gone) throw new Error(`${options.name} exited before it was ready:\n${logTail(logFile, 30)}`);
-      if (readFileSync(logFile).subarray(ownLinesFrom).toString('utf8').includes(options.readyLine)) break;
+      if (logContainsSince(logFile, ownLinesFrom, options.readyLine)) break;
       if (Date.now() > deadline) throw new Error(`${options.name} not ready after ${options.timeoutMs ?? 120_000} ms:\n${logTail(logFile, 30)}`);
       await sleep(100);
     }
