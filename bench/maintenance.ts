@@ -2,13 +2,13 @@
 // Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
 // at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
 // versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
-import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleOverlapPolicy, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
 import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { configureFleet } from '../src/clients/fleet.js';
 import { workflowIdFor } from '../src/domain/index.js';
-import { maintenanceScheduleId } from '../src/workflows/messages.js';
+import { maintenanceScheduleId, maintenanceUpdate } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
@@ -69,10 +69,23 @@ async function instanceIds(pool: pg.Pool, members: FleetMember[]): Promise<Map<s
   return new Map(rows.map((r) => [`${r.tenant}/${r.name}`, r.instance_id]));
 }
 
-/** Triggers the members' maintenance schedules; returns when each trigger call was made. */
-async function trigger(client: Client, members: FleetMember[], concurrency: number): Promise<number> {
+/**
+ * How the bench opens the windows. `schedule`: each instance's own Schedule is triggered, as in
+ * production. `update`: the bench sends each instance the maintenance Update itself, as a single
+ * fan-out per window would; no Schedule fires and no run workflow starts per instance, so the
+ * difference is what per-instance Schedules cost (the instance's report to its run finds no run).
+ */
+type OpenedBy = 'schedule' | 'update';
+
+/** Opens the members' windows; returns when the first call was made. */
+async function trigger(client: Client, members: FleetMember[], concurrency: number, openedBy: OpenedBy): Promise<number> {
   const t0 = Date.now();
-  await inParallel(members, concurrency, (m) => client.schedule.getHandle(maintenanceScheduleId(m.tenant, m.name)).trigger());
+  await inParallel(members, concurrency, async (m) => {
+    if (openedBy === 'schedule') return client.schedule.getHandle(maintenanceScheduleId(m.tenant, m.name)).trigger();
+    const runId = `bench-window/${m.tenant}/${m.name}/${Date.now()}`;
+    const request = { runId, actor: 'bench:fan-out', trigger: 'manual' as const, windowEndsAt: new Date(Date.now() + 3_600_000).toISOString() };
+    await client.workflow.getHandle(workflowIdFor(m.tenant, m.name)).startUpdate(maintenanceUpdate, { args: [request], updateId: runId, waitForStage: WorkflowUpdateStage.ACCEPTED });
+  });
   return t0;
 }
 
@@ -189,6 +202,8 @@ export const maintenanceBench: Bench = {
     const cap = size(ctx, 'cap', 10, 50);
     const opMs = size(ctx, 'op-delay-ms', 2000, 3000);
     const backupMs = size(ctx, 'backup-delay-ms', 1000, 2000);
+    const openedBy = (ctx.options['opened-by'] ?? 'schedule') as OpenedBy;
+    if (openedBy !== 'schedule' && openedBy !== 'update') throw new Error(`--opened-by must be schedule or update, not ${JSON.stringify(openedBy)}`);
     const stack = await startBenchStack({ name: 'maintenance', simulator: { readyMs: 0, opMs, backupMs }, log: ctx.log });
     const pool = await readModelPool(stack);
     await installPhaseMarks(pool);
@@ -227,7 +242,7 @@ export const maintenanceBench: Bench = {
     const single: number[] = [];
     let soloStarted = 0;
     for (const m of solo) {
-      const t0 = (soloStarted = await trigger(client, [m], 1));
+      const t0 = (soloStarted = await trigger(client, [m], 1, openedBy));
       const { done } = await waitForMaintenance(pool, [soloIds.get(`${m.tenant}/${m.name}`)!], ctx.log, 120_000);
       single.push([...done.values()][0]! - t0);
       await sleep(500);
@@ -243,8 +258,8 @@ export const maintenanceBench: Bench = {
     const meter = startUsageMeter({ ...(await stack.pids()), ...workerPids, bench: process.pid });
     const threadsBefore = threadCpu(workers[0]!.pid);
     profile?.toggle(workers[0]!.pid);
-    ctx.log(`triggering ${n} maintenance schedules, cap ${cap}`);
-    const t0 = await trigger(client, members, 50);
+    ctx.log(openedBy === 'schedule' ? `triggering ${n} maintenance schedules, cap ${cap}` : `sending ${n} maintenance Updates (no Schedules), cap ${cap}`);
+    const t0 = await trigger(client, members, 50, openedBy);
     const triggeredIn = (Date.now() - t0) / 1000;
     const { done, runs } = await waitForMaintenance(pool, memberIds, ctx.log, Math.max(600_000, n * 2000));
     const usage = meter.stop();
@@ -320,7 +335,7 @@ export const maintenanceBench: Bench = {
       { run: `ideal: ceil(${n} / ${cap}) x one`, n, 's': round(ideal, 1) },
       { run: `Temporal ceiling: ${n} workflows x ${perMaintenance.activities} + ${perMaintenance.localActivities} local no-op activities, ${cap} at once`, n, 's': round(ceiling.wallSeconds, 1), 'run p50 s': round(ceiling.eachMs.p50 / 1000, 2) },
       { run: `Temporal ceiling: ${n} triggered Schedules have started their workflows`, n, 's': round(spread.max / 1000, 1), 'run p50 s': round(spread.p50 / 1000, 1) },
-      { run: `fleet: ${n} triggered at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'x ceiling': round(wall / ceiling.wallSeconds, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
+      { run: `fleet: ${n} ${openedBy === 'schedule' ? 'triggered' : 'sent the Update'} at once, cap ${cap}`, n, 's': round(wall, 1), 'x ideal': round(ratio, 2), 'x ceiling': round(wall / ceiling.wallSeconds, 2), 'max running at once': overlap, 'run p50 s': round(durations.p50 / 1000, 2), 'run p99 s': round(durations.p99 / 1000, 2),
         'runs started by s': round(runStarted.max / 1000, 1), 'all opened by s': round(opened.max / 1000, 1), 'slot use %': Math.round(utilization * 100), 'free, none waiting slot-s': Math.round(idle.noneWaiting), 'free, some waiting slot-s': Math.round(idle.someWaiting),
         'hand-over p50 ms: release / coordinator / grant / instance': [handOver.release, handOver.coordinator, handOver.grantPickup, handOver.toInstance].map((leg) => Math.round(leg.p50)).join(' / '),
         ...(workerCount > 1 ? { workers: workerCount } : {}),
@@ -339,7 +354,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: slotSpanSeconds, wallSplit, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
+      details: { n, cap, openedBy, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: slotSpanSeconds, wallSplit, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',
