@@ -1,15 +1,15 @@
-// 5. Fleet maintenance: N instances in one window with a fleet cap: each instance's Temporal
-// Schedule `maintenance/<tenant>/<name>` is triggered at once, the fleet coordinator lets `cap` run
-// at a time. Wall time (first trigger -> last MaintenanceCompleted committed to the read model)
-// versus the ideal ceil(N / cap) x one maintenance's time, measured alone in the same run.
-// --opened-by=update opens the windows with the instances' maintenance Update instead (below).
+// 5. Fleet maintenance: N instances in one window with a fleet cap: the window's Temporal Schedule
+// is triggered once, its run sends each instance in the window its maintenance Update, and the
+// fleet coordinator lets `cap` run at a time. Wall time (the trigger -> last MaintenanceCompleted
+// committed to the read model) versus the ideal ceil(N / cap) x one maintenance's time, measured
+// alone in the same run. --opened-by=update: the bench sends each instance the Update itself.
 import { ScheduleOverlapPolicy, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
 import type pg from 'pg';
 import { loadKubeConfig } from '../src/activities/kubernetes/client.js';
 import { configureFleet } from '../src/clients/fleet.js';
-import { workflowIdFor } from '../src/domain/index.js';
-import { maintenanceScheduleId, maintenanceUpdate } from '../src/workflows/messages.js';
+import { DAYS_OF_WEEK, workflowIdFor, type MaintenanceWindow } from '../src/domain/index.js';
+import { maintenanceUpdate, windowScheduleId, instanceWindowKey } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { fleet, startInstancesDirect, waitForReady, type FleetMember } from './lib/fleet.js';
 import { handOverLegs, type SlotHolder } from './lib/handover.js';
@@ -26,22 +26,21 @@ import { workerEnv, workerOverrides } from './provisioning.js';
 
 const FLEET_ID = 'maintenance-fleet';
 
-/** What one maintenance asked of Temporal: the instance's and its run's tasks since `since`. */
+/**
+ * What one maintenance asked of Temporal: the instance's tasks since `since`. A window's run is
+ * one per window, whatever the number of its instances, so it is not counted per maintenance.
+ */
 async function tasksOfOneMaintenance(client: Client, member: FleetMember, since: number) {
-  const count = async (workflowId: string) => {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    return activityCounts((history.events ?? []).filter((e) => tsToMs(e.eventTime) >= since - 1000));
-  };
-  const instance = await count(workflowIdFor(member.tenant, member.name));
-  // a Schedule's run is named after its action's workflow id plus the trigger time
-  const query = `WorkflowType = 'maintenanceRunWorkflow' AND WorkflowId STARTS_WITH 'maintenance-run/${member.tenant}/${member.name}' AND StartTime >= '${new Date(since - 1000).toISOString()}'`;
-  let runId: string | undefined;
-  for await (const wf of client.workflow.list({ query })) runId = wf.workflowId;
-  const run = runId ? await count(runId) : { activities: 0, localActivities: 0, workflowTasks: 0 };
-  return {
-    activities: instance.activities + run.activities,
-    localActivities: instance.localActivities + run.localActivities,
-    workflowTasks: instance.workflowTasks + run.workflowTasks,
+  const history = await client.workflow.getHandle(workflowIdFor(member.tenant, member.name)).fetchHistory();
+  return activityCounts((history.events ?? []).filter((e) => tsToMs(e.eventTime) >= since - 1000));
+}
+
+/** Every member of the fleet in one window three days ahead (no real window opens mid-run); each solo instance in one of its own. */
+function benchWindows(solo: FleetMember[]): (member: FleetMember) => MaintenanceWindow {
+  const day = DAYS_OF_WEEK[((new Date().getUTCDay() + 6) % 7 + 3) % 7]!;
+  return (member) => {
+    const alone = solo.indexOf(member);
+    return { dayOfWeek: day, timeOfDay: alone < 0 ? '03:00' : `04:0${alone}`, durationMinutes: 60 };
   };
 }
 
@@ -71,20 +70,23 @@ async function instanceIds(pool: pg.Pool, members: FleetMember[]): Promise<Map<s
 }
 
 /**
- * How the bench opens the windows. `schedule`: each instance's own Schedule is triggered, as in
- * production. `update`: the bench sends each instance the maintenance Update itself, as a single
- * fan-out per window would; no Schedule fires and no run workflow starts per instance, so the
- * difference is what per-instance Schedules cost (the instance's report to its run finds no run).
+ * How the bench opens the windows. `schedule`: the members' window Schedule is triggered, as in
+ * production. `update`: the bench sends each instance the maintenance Update itself, as the
+ * window's run would; no Schedule fires and no run workflow starts.
  */
 type OpenedBy = 'schedule' | 'update';
 
 /** Opens the members' windows; returns when the first call was made. */
-async function trigger(client: Client, members: FleetMember[], concurrency: number, openedBy: OpenedBy): Promise<number> {
+async function trigger(client: Client, taskQueue: string, members: FleetMember[], windowOf: (m: FleetMember) => MaintenanceWindow, openedBy: OpenedBy): Promise<number> {
   const t0 = Date.now();
-  await inParallel(members, concurrency, async (m) => {
-    if (openedBy === 'schedule') return client.schedule.getHandle(maintenanceScheduleId(m.tenant, m.name)).trigger();
+  if (openedBy === 'schedule') {
+    const windows = new Set(members.map((m) => instanceWindowKey({ spec: { maintenanceWindow: windowOf(m) } })));
+    await Promise.all([...windows].map((window) => client.schedule.getHandle(windowScheduleId(taskQueue, window)).trigger()));
+    return t0;
+  }
+  await inParallel(members, 50, async (m) => {
     const runId = `bench-window/${m.tenant}/${m.name}/${Date.now()}`;
-    const request = { runId, actor: 'bench:fan-out', trigger: 'manual' as const, windowEndsAt: new Date(Date.now() + 3_600_000).toISOString() };
+    const request = { runId, actor: 'bench:fan-out', trigger: 'manual' as const, windowEndsAt: new Date(Date.now() + 3_600_000).toISOString(), report: false };
     await client.workflow.getHandle(workflowIdFor(m.tenant, m.name)).startUpdate(maintenanceUpdate, { args: [request], updateId: runId, waitForStage: WorkflowUpdateStage.ACCEPTED });
   });
   return t0;
@@ -228,7 +230,8 @@ export const maintenanceBench: Bench = {
     const solo = fleet(['solo'], 3, 'solo');
     const members = fleet(tenants, n, 'db');
     ctx.log(`provisioning ${n + solo.length} instances`);
-    await startInstancesDirect(client, taskQueue, [...solo, ...members], 50);
+    const windowOf = benchWindows(solo);
+    await startInstancesDirect(client, taskQueue, [...solo, ...members], 50, undefined, windowOf);
     await waitForReady(pool, n + solo.length, ctx.log, Math.max(300_000, n * 1500));
     const status = await configureFleet({ client, fleetWorkflowId: FLEET_ID, taskQueue, defaults: { maxConcurrent: cap, paused: false } }, { maxConcurrent: cap, paused: false });
     ctx.log(`fleet cap ${status.maxConcurrent}`);
@@ -243,7 +246,7 @@ export const maintenanceBench: Bench = {
     const single: number[] = [];
     let soloStarted = 0;
     for (const m of solo) {
-      const t0 = (soloStarted = await trigger(client, [m], 1, openedBy));
+      const t0 = (soloStarted = await trigger(client, taskQueue, [m], windowOf, openedBy));
       const { done } = await waitForMaintenance(pool, [soloIds.get(`${m.tenant}/${m.name}`)!], ctx.log, 120_000);
       single.push([...done.values()][0]! - t0);
       await sleep(500);
@@ -251,7 +254,7 @@ export const maintenanceBench: Bench = {
     const one = summarize(single).p50;
     ctx.log(`one maintenance alone: ${single.map((s) => Math.round(s)).join(', ')} ms (median ${Math.round(one)} ms)`);
     const perMaintenance = await tasksOfOneMaintenance(client, solo.at(-1)!, soloStarted);
-    ctx.log(`one maintenance: ${perMaintenance.activities} activities + ${perMaintenance.localActivities} local, ${perMaintenance.workflowTasks} workflow tasks (instance and run)`);
+    ctx.log(`one maintenance: ${perMaintenance.activities} activities + ${perMaintenance.localActivities} local, ${perMaintenance.workflowTasks} workflow tasks (the instance's)`);
 
     const ids = await instanceIds(pool, members);
     const memberIds = [...ids.values()];
@@ -259,8 +262,8 @@ export const maintenanceBench: Bench = {
     const meter = startUsageMeter({ ...(await stack.pids()), ...workerPids, bench: process.pid });
     const threadsBefore = threadCpu(workers[0]!.pid);
     profile?.toggle(workers[0]!.pid);
-    ctx.log(openedBy === 'schedule' ? `triggering ${n} maintenance schedules, cap ${cap}` : `sending ${n} maintenance Updates (no Schedules), cap ${cap}`);
-    const t0 = await trigger(client, members, 50, openedBy);
+    ctx.log(openedBy === 'schedule' ? `triggering the window's Schedule of ${n} instances, cap ${cap}` : `sending ${n} maintenance Updates (no Schedule), cap ${cap}`);
+    const t0 = await trigger(client, taskQueue, members, windowOf, openedBy);
     const triggeredIn = (Date.now() - t0) / 1000;
     const { done, runs } = await waitForMaintenance(pool, memberIds, ctx.log, Math.max(600_000, n * 2000));
     const usage = meter.stop();
@@ -274,13 +277,18 @@ export const maintenanceBench: Bench = {
     const statuses = runs.reduce<Record<string, number>>((a, r) => ({ ...a, [r.status]: (a[r.status] ?? 0) + 1 }), {});
     const overlap = maxOverlap(runs);
     const idle = idleSlots(runs, cap);
-    // the server's part: when the Schedules actually started each run workflow (none fired when opened by Updates)
+    // the window's run: when the Schedule started it and when it had sent every Update (none when opened by Updates)
     const runStarts: number[] = [];
+    const runEnds: number[] = [];
     if (openedBy === 'schedule') {
-      for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceRunWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) runStarts.push(wf.startTime.getTime() - t0);
+      for await (const wf of client.workflow.list({ query: `WorkflowType = 'maintenanceWindowWorkflow' AND StartTime >= '${new Date(t0 - 1000).toISOString()}'` })) {
+        runStarts.push(wf.startTime.getTime() - t0);
+        if (wf.closeTime) runEnds.push(wf.closeTime.getTime() - t0);
+      }
     }
     const runStarted = summarize(runStarts);
-    if (openedBy === 'schedule') ctx.log(`trigger -> run workflow started by the Schedule: p50 ${Math.round(runStarted.p50)} ms, max ${Math.round(runStarted.max)} ms (${runStarts.length} runs)`);
+    const windowRun = { startedMs: runStarts, closedMs: runEnds };
+    if (openedBy === 'schedule') ctx.log(`trigger -> the window's run started ${runStarts.map(Math.round).join(', ')} ms, had sent every Update by ${runEnds.map(Math.round).join(', ')} ms`);
     const held = runs.filter((r) => r.started_ms && r.finished_ms).map((r) => Number(r.finished_ms) - Number(r.started_ms));
     const durations = summarize(held);
     const holders = slotHolders(members, ids, runs);
@@ -357,7 +365,7 @@ export const maintenanceBench: Bench = {
         { what: 'fleet maintenance wall / ideal', target: '<= 1.2', measured: round(ratio, 2).toString(), met: ratio <= 1.2 },
         { what: 'cap respected', target: `<= ${cap} at once`, measured: String(overlap), met: overlap <= cap },
       ],
-      details: { n, cap, openedBy, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, runStartOffsetsMs: runStarts.sort((a, b) => a - b).map(Math.round), scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: slotSpanSeconds, wallSplit, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
+      details: { n, cap, openedBy, workers: workerCount, opDelayMs: opMs, backupDelayMs: backupMs, singleMs: single, idealSeconds: ideal, wallSeconds: wall, ratio, triggerSeconds: triggeredIn, statuses, maxRunningAtOnce: overlap, runDurationMs: durations, triggerToOpenedMs: opened, triggerToRunStartedMs: runStarted, windowRun, scheduleCeilingStartMs: spread, perMaintenance, fleetCeiling: ceiling, slotUtilization: utilization, idleSlotSeconds: idle, handOverLegsMs: handOver, workerThreadCores: workerThreads, runStepGapsMs: steps, soloRunStepGapsMs: soloSteps, clusterStepSplitMs: { underLoad: clusterSteps, alone: soloClusterSteps }, clusterStepStartLegsMs: { underLoad: startLegs, alone: soloStartLegs }, firstStartToLastEndSeconds: slotSpanSeconds, wallSplit, cpuFloor: { fleetCpuSeconds, seconds: cpuFloorSeconds, xIdeal: cpuFloorSeconds / ideal }, usage },
       notes: [
         'Wall: first trigger() call -> COMMIT of the last MaintenanceCompleted in the read model. One maintenance: trigger() -> its MaintenanceCompleted committed, alone on an idle fleet.',
         'Temporal ceiling: the same number of workflows, each with as many no-op activities (local ones as local activities) as one maintenance ran (instance and run workflow), at most cap at once, on a no-op worker: what the server alone needs for that much work at that concurrency.',

@@ -4,7 +4,7 @@
 // ceiling of this machine), started with the same concurrency; and, to split Temporal's CPU, the
 // instances' Schedules alone (created with no worker running).
 import type { Client } from '@temporalio/client';
-import { deleteInstanceSchedules, upsertInstanceSchedules } from '../src/activities/temporal/schedules.js';
+import { upsertInstanceSchedules } from '../src/activities/temporal/schedules.js';
 import { activityCounts } from './lib/history.js';
 import { phaseMarks, installPhaseMarks } from './lib/marks.js';
 import { createThroughApi, fleet, quietMaintenanceWindow, waitForReady } from './lib/fleet.js';
@@ -62,19 +62,21 @@ async function runCeiling(ctx: BenchContext, stack: BenchStack, client: Client, 
 
 /**
  * Temporal's part of one provisioning that the ceiling does not have: its Schedules. The same
- * upsert as the instance's activity (one maintenance Schedule, no backup policy so one delete of
- * a backup Schedule that is not there), for n instances at the same concurrency, no worker.
+ * upsert as the instance's activity (its window's Schedule, made by the first instance in that
+ * window; no backup policy), for n instances at the same concurrency, no worker.
  */
 async function runSchedulesAlone(ctx: BenchContext, client: Client, pids: Record<string, number | undefined>, members: { tenant: string; name: string }[], concurrency: number) {
   const meter = startUsageMeter({ ...pids, bench: process.pid });
   const t0 = Date.now();
   await inParallel(members, concurrency, async ({ tenant, name }) =>
-    upsertInstanceSchedules(client, { tenant, name, instanceWorkflowId: `instance/${tenant}/${name}`, taskQueue: 'bench-schedules-alone', maintenanceWindow: quietMaintenanceWindow({ tenant, name }) }),
+    upsertInstanceSchedules(client, {
+      tenant, name, instanceWorkflowId: `instance/${tenant}/${name}`, taskQueue: 'bench-schedules-alone', instanceTaskQueue: 'bench-schedules-alone',
+      maintenanceWindow: quietMaintenanceWindow({ tenant, name }), provisioning: true,
+    }),
   );
   const wallSeconds = (Date.now() - t0) / 1000;
   const usage = meter.stop();
   ctx.log(`schedules alone: ${members.length} instances' Schedules upserted in ${wallSeconds.toFixed(1)} s`);
-  await inParallel(members, concurrency, async ({ tenant, name }) => deleteInstanceSchedules(client, tenant, name));
   return { wallSeconds, usage };
 }
 

@@ -8,7 +8,7 @@ import { paths, temporalAddress, type StackConfig } from './config.js';
 import type { Supervised } from './supervise.js';
 import { cleanEnv, goServerEnv, run, StackError, waitFor } from './util.js';
 
-export const SEARCH_ATTRIBUTES = ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase'] as const;
+export const SEARCH_ATTRIBUTES = ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase', 'ClaimflowMaintenanceWindow'] as const;
 
 /** 30 days: the dev server's default (1 day) would drop finished workflows from the UI overnight. */
 export const RETENTION = '720h';

@@ -61,19 +61,21 @@ export async function waitForReady(pool: pg.Pool, expected: number, log: (line: 
 }
 
 /** Starts instance workflows straight through Temporal (as the API does, without HTTP). */
-export async function startInstancesDirect(client: Client, taskQueue: string, members: FleetMember[], concurrency: number, settings?: Partial<LifecycleSettings>): Promise<void> {
+export async function startInstancesDirect(
+  client: Client, taskQueue: string, members: FleetMember[], concurrency: number, settings?: Partial<LifecycleSettings>, window?: (member: FleetMember) => MaintenanceWindow,
+): Promise<void> {
   await inParallel(members, concurrency, async (m) => {
     const spec = InstanceSpec.parse({ name: m.name, version: '16.9', size: 'small' });
     const input: InstanceWorkflowInput = {
       tenant: m.tenant, instanceId: randomUUID(), requestId: randomUUID(), actor: `tenant:bench`,
-      spec: { ...spec, maintenanceWindow: quietMaintenanceWindow(m) },
+      spec: { ...spec, maintenanceWindow: window?.(m) ?? quietMaintenanceWindow(m) },
       ...(settings ? { settings } : {}),
     };
     await client.workflow.start(INSTANCE_WORKFLOW_TYPE, {
       workflowId: workflowIdFor(m.tenant, m.name),
       taskQueue,
       args: [input],
-      typedSearchAttributes: initialInstanceSearchAttributes(m.tenant, m.name),
+      typedSearchAttributes: initialInstanceSearchAttributes(input),
     });
   });
 }

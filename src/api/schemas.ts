@@ -304,7 +304,7 @@ export const MaintenanceRunList = z.object({
   upcoming: z.array(UpcomingMaintenance).describe('The next window of each live instance, soonest first'),
 });
 
-export const MaintenanceTriggered = z.object({ maintenance: z.object({ status: z.literal('triggered') }) });
+export const MaintenanceTriggered = z.object({ maintenance: z.object({ status: z.literal('triggered'), runId: z.string().describe('The run, as in GET /v1/maintenance/runs') }) });
 
 // ---- notifications --------------------------------------------------------------------------
 

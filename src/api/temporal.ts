@@ -1,12 +1,12 @@
 import {
-  ScheduleOverlapPolicy, WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
+  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
   type Client, type WorkflowClientInterceptor,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { configureFleet, fleetStatus, type FleetTarget } from '../clients/fleet.js';
-import { workflowIdFor, type CommandEnvelope, type InstanceState } from '../domain/index.js';
+import { workflowIdFor, type CommandEnvelope, type InstanceState, type MaintenanceRequest } from '../domain/index.js';
 import {
-  INSTANCE_WORKFLOW_TYPE, commandUpdates, initialInstanceSearchAttributes, maintenanceScheduleId, stateQuery,
+  INSTANCE_WORKFLOW_TYPE, commandUpdates, initialInstanceSearchAttributes, maintenanceUpdate, stateQuery,
   type FleetStatus, type InstanceWorkflowInput,
 } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
@@ -58,7 +58,7 @@ export class InstanceCommands {
           workflowId,
           taskQueue: this.taskQueue,
           args: [input],
-          typedSearchAttributes: initialInstanceSearchAttributes(input.tenant, input.spec.name),
+          typedSearchAttributes: initialInstanceSearchAttributes(input),
           // A deleted instance's workflow has completed: its name may be used again.
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
           workflowIdConflictPolicy: 'FAIL',
@@ -124,12 +124,14 @@ export class InstanceCommands {
   }
 
   /**
-   * Opens a maintenance window now, outside the instance's schedule: one run of its maintenance
-   * Schedule, started whatever the Schedule's overlap policy (ALLOW_ALL).
+   * Opens a maintenance window now, outside the instance's schedule: the instance's maintenance
+   * Update, returned once its validator accepted it. A refusal throws WorkflowUpdateFailedError.
    */
-  async triggerMaintenance(tenant: string, name: string): Promise<void> {
-    const schedule = this.client.schedule.getHandle(maintenanceScheduleId(tenant, name));
-    await this.client.withDeadline(this.deadline(), () => schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL));
+  async openMaintenance(tenant: string, name: string, request: MaintenanceRequest): Promise<void> {
+    const handle = this.workflows.getHandle(workflowIdFor(tenant, name));
+    await this.workflows.withDeadline(this.deadline(), () =>
+      handle.startUpdate(maintenanceUpdate, { args: [request], updateId: request.runId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
+    );
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -62,7 +62,7 @@ interface EventData {
   BackupDeletionRequested: { backupName: string };
   /** retention: the backup policy's (scheduled backups); requested: someone asked (delete-backup). */
   BackupDeleted: { backupName: string; cause: 'retention' | 'requested' };
-  MaintenanceWindowOpened: { runId: string; trigger: MaintenanceTrigger; windowEndsAt: string };
+  MaintenanceWindowOpened: { runId: string; trigger: MaintenanceTrigger; windowEndsAt: string; windowOpensAt?: string };
   MaintenanceStarted: { runId: string; plan: string };
   MaintenanceCompleted: { runId: string; summary: string };
   MaintenanceFailed: { runId: string; step: MaintenanceStep; message: string };

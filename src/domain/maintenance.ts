@@ -23,6 +23,19 @@ export function defaultMaintenanceWindow(tenant: string, instanceName: string): 
 }
 
 const MINUTE = 60_000;
+
+/**
+ * The fleet's maintenance Schedules are one per window, not one per instance: every instance with
+ * the same start and length shares its window's Schedule, and the window's run sends each of them
+ * the maintenance Update (BENCHMARKS.md: a Schedule and a run workflow per instance cost a fleet's
+ * window about a quarter of its CPU). This key names the window, in the instance's search
+ * attribute and in the Schedule's id. `windowMs` overrides the length (tests use seconds).
+ */
+export function maintenanceWindowKey(window: MaintenanceWindow, windowMs?: number): string {
+  const seconds = Math.round((windowMs ?? window.durationMinutes * MINUTE) / 1000);
+  return `${window.dayOfWeek}-${window.timeOfDay}-${seconds}s`;
+}
+
 const WEEK = 7 * 24 * 60 * MINUTE;
 
 /**

@@ -132,12 +132,14 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
     case 'OperationFailed':
       return finish(state, event, null, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
     case 'MaintenanceWindowOpened':
-      return withMaintenance(state, {
+      // A new run: nothing of the last one (its start, end, outcome) carries over.
+      return withMaintenance({ ...state, maintenance: null }, {
         runId: event.data.runId,
         trigger: event.data.trigger,
         status: 'waiting',
         openedAt: event.at,
         windowEndsAt: event.data.windowEndsAt,
+        ...(event.data.windowOpensAt ? { windowOpensAt: event.data.windowOpensAt } : {}),
       });
     case 'MaintenanceStarted':
       return withMaintenance(start(state, event, 'maintenance', event.data.plan), { status: 'running', startedAt: event.at, outcome: event.data.plan });

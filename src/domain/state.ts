@@ -37,6 +37,8 @@ export interface MaintenanceRun {
   status: 'waiting' | 'running' | 'completed' | 'failed' | 'skipped';
   openedAt: string;
   windowEndsAt: string;
+  /** The Schedule's time for the window (absent for manual runs and older records). */
+  windowOpensAt?: string;
   startedAt?: string;
   finishedAt?: string;
   /** What it did, or why it failed or was skipped. */

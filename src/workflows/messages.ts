@@ -1,6 +1,6 @@
 import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Command, CommandEnvelope, InstanceState, MaintenanceRequest, ResolvedSpec, ScheduledBackupRequest } from '../domain/index.js';
+import { maintenanceWindowKey, type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type ResolvedSpec, type ScheduledBackupRequest } from '../domain/index.js';
 
 // Message definitions shared by the workflow and its clients (the API, tests, scripts).
 
@@ -11,11 +11,19 @@ export const TENANT_ATTRIBUTE = defineSearchAttributeKey('ClaimflowTenant', Sear
 export const INSTANCE_ATTRIBUTE = defineSearchAttributeKey('ClaimflowInstance', SearchAttributeType.KEYWORD);
 export const PHASE_ATTRIBUTE = defineSearchAttributeKey('ClaimflowPhase', SearchAttributeType.KEYWORD);
 
+/** The instance's maintenance window (maintenanceWindowKey): how its window's run finds it. */
+export const MAINTENANCE_WINDOW_ATTRIBUTE = defineSearchAttributeKey('ClaimflowMaintenanceWindow', SearchAttributeType.KEYWORD);
+
+/** The window an instance's workflow answers to, from its spec and settings. */
+export const instanceWindowKey = (input: { spec: Pick<ResolvedSpec, 'maintenanceWindow'>; settings?: Partial<LifecycleSettings> | undefined }): string =>
+  maintenanceWindowKey(input.spec.maintenanceWindow, input.settings?.maintenanceWindowMs);
+
 /** What an instance's workflow starts with; the workflow upserts the phase only when it changes. */
-export const initialInstanceSearchAttributes = (tenant: string, name: string): SearchAttributePair[] => [
-  { key: TENANT_ATTRIBUTE, value: tenant },
-  { key: INSTANCE_ATTRIBUTE, value: name },
+export const initialInstanceSearchAttributes = (input: Pick<InstanceWorkflowInput, 'tenant' | 'spec' | 'settings'>): SearchAttributePair[] => [
+  { key: TENANT_ATTRIBUTE, value: input.tenant },
+  { key: INSTANCE_ATTRIBUTE, value: input.spec.name },
   { key: PHASE_ATTRIBUTE, value: 'provisioning' },
+  { key: MAINTENANCE_WINDOW_ATTRIBUTE, value: instanceWindowKey(input) },
 ];
 
 /** Durations the workflow waits for the cluster; injectable so tests run in seconds. */
@@ -106,8 +114,30 @@ export const slotGrantedSignal = defineSignal<[SlotGrant?]>('maintenanceSlotGran
 export const configureFleetUpdate = defineUpdate<FleetStatus, [{ maxConcurrent?: number; paused?: boolean }]>('configure');
 export const fleetStatusQuery = defineQuery<FleetStatus>('status');
 
+/** An instance's own maintenance Schedule: made before windows had theirs; retired as each instance moves. */
 export const maintenanceScheduleId = (tenant: string, name: string) => `maintenance/${tenant}/${name}`;
 export const backupScheduleId = (tenant: string, name: string) => `backup/${tenant}/${name}`;
+/** One Schedule per maintenance window of the instances on a task queue. */
+export const windowScheduleId = (instanceTaskQueue: string, window: string) => `maintenance-window/${instanceTaskQueue}/${window}`;
+
+/** What a window's run needs to find its instances. */
+export interface MaintenanceWindowRunInput {
+  /** maintenanceWindowKey of the window. */
+  window: string;
+  /** The task queue of the instances' workflows (one deployment's). */
+  instanceTaskQueue: string;
+  windowMs: number;
+}
+
+/** What a window's run did: the instances it found and how each answered. */
+export interface MaintenanceWindowRunResult {
+  window: string;
+  found: number;
+  handedOver: number;
+  /** The instances that refused (not ready, already maintained in this window) or are gone, with why; the first 20. */
+  refused: { workflowId: string; reason: string }[];
+  refusedCount: number;
+}
 
 /** What a schedule-started workflow needs to reach its instance. */
 export interface ScheduledRunInput {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { CreatedBody, InstanceView, MaintenanceRunItem, UpcomingMaintenance } from '../../src/api/schemas.js';
-import { nextMaintenanceAt, type MaintenanceWindow } from '../../src/domain/index.js';
+import { nextMaintenanceAt, workflowIdFor, type MaintenanceWindow } from '../../src/domain/index.js';
 import type { FleetStatus } from '../../src/workflows/messages.js';
 import { annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness, type ApiHarness, type Call, type Reply } from '../support/api.js';
 import { uniqueName } from '../support/env.js';
@@ -36,8 +36,8 @@ async function createReady(call: Call, body: Record<string, unknown>): Promise<I
 
 /**
  * Waits until the instance's latest run (in the runs list) has finished, and returns it; then until
- * the run's workflow (its id is the run id) has ended too: the instance hands its fleet slot back
- * after recording the outcome, and a worker stopped while that is under way waits for it.
+ * the instance's maintenance Update (its id is the run id) has returned too: the instance hands its
+ * fleet slot back after recording the outcome, and a worker stopped while that is under way waits for it.
  */
 async function finishedRun(call: Call, name: string): Promise<MaintenanceRunItem> {
   const run = await eventually(`the maintenance run of ${name} to finish`, async () => {
@@ -45,7 +45,7 @@ async function finishedRun(call: Call, name: string): Promise<MaintenanceRunItem
     const latest = runs.body.items[0];
     return latest && ['completed', 'failed', 'skipped'].includes(latest.status) ? latest : undefined;
   });
-  await h.client.workflow.getHandle(run.runId).result();
+  await h.client.workflow.getHandle(workflowIdFor(run.tenant, run.instance)).getUpdateHandle(run.runId).result();
   return run;
 }
 
@@ -106,16 +106,18 @@ test('maintenance now: the run is listed until it completes, the instance shows 
     createReady(call, { name: second, version: '15.10', size: 'small', maintenanceWindow: thursday }),
   ]);
 
-  const triggered = await call<{ maintenance: { status: string } }>('POST', `/v1/instances/${first}/maintenance`);
+  const triggered = await call<{ maintenance: { status: string; runId: string } }>('POST', `/v1/instances/${first}/maintenance`);
   assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
-  assert.deepEqual(triggered.body, { maintenance: { status: 'triggered' } });
+  assert.equal(triggered.body.maintenance.status, 'triggered');
+  assert.match(triggered.body.maintenance.runId, new RegExp(`^manual/${tenant}/${first}/`));
   assert.equal(triggered.headers.location, `/v1/maintenance/runs?instance=${first}`);
 
   const run = await finishedRun(call, first);
   assert.equal(run.status, 'completed', JSON.stringify(run));
   assert.equal(run.tenant, tenant);
   assert.equal(run.instance, first);
-  assert.ok(run.runId);
+  assert.equal(run.runId, triggered.body.maintenance.runId);
+  assert.equal(run.trigger, 'manual');
   assert.ok(run.startedAt && run.finishedAt && run.openedAt <= run.startedAt && run.startedAt <= run.finishedAt, JSON.stringify(run));
   assert.ok(run.outcome);
 

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
 import { LABELS } from '../../src/activities/kubernetes/resources.js';
 import { WORKER_DATABASE_APPLICATION } from '../../src/worker/create-worker.js';
+import { MAINTENANCE_WINDOW_ATTRIBUTE } from '../../src/workflows/messages.js';
 import { scratchReadModel } from '../support/database.js';
 import { testEnv } from '../support/env.js';
 import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
@@ -61,6 +62,8 @@ describe('continue-as-new', () => {
     assert.equal(again.duplicate, true);
     assert.equal((await list('sgbackups', instance.namespace)).length, 1);
     assert.deepEqual((await readModelRow(harness.pool, instance.instanceId))?.state, settled);
+    // the new run is still found by its maintenance window's run
+    assert.equal((await latest.describe()).typedSearchAttributes.get(MAINTENANCE_WINDOW_ATTRIBUTE), instance.window);
   });
 });
 

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
-import { backupScheduleId, maintenanceScheduleId } from '../../src/workflows/messages.js';
+import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
+import {
+  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, windowScheduleId, type MaintenanceWindowRunResult,
+} from '../../src/workflows/messages.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
@@ -10,7 +13,8 @@ import {
 } from '../support/lifecycle.js';
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
-// seconds, and a schedule's trigger stands in for the window opening.
+// seconds, and a schedule's trigger stands in for the window opening. Each instance here gets a
+// window of its own unless a test shares one on purpose: a window's run maintains everyone in it.
 
 let harness: Harness;
 before(async () => {
@@ -26,8 +30,16 @@ const fleet = () => ({
   defaults: { maxConcurrent: 10, paused: false },
 });
 
+let windowsGiven = Math.floor(Math.random() * 7 * 24 * 60);
+/** A window no other instance of this file has (one minute of the week each). */
+function ownWindow(): MaintenanceWindow {
+  const minute = windowsGiven++ % (7 * 24 * 60);
+  const time = `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  return { dayOfWeek: DAYS_OF_WEEK[Math.floor(minute / (24 * 60))]!, timeOfDay: time, durationMinutes: 60 };
+}
+
 async function readyInstance(spec: Parameters<typeof startInstance>[1] = {}, settings = FAST_SETTINGS, annotations?: Record<string, string>) {
-  const instance = await startInstance(harness, spec, settings);
+  const instance = await startInstance(harness, { maintenanceWindow: ownWindow(), ...spec }, settings);
   if (annotations) {
     // Set before Ready, so the simulator surely knows them when the first operation comes.
     await eventually('the claim', async () => ((await get('postgresqlinstances', instance.namespace, instance.name)) ? true : undefined));
@@ -37,8 +49,19 @@ async function readyInstance(spec: Parameters<typeof startInstance>[1] = {}, set
   return instance;
 }
 
-const openWindow = (instance: StartedInstance) =>
-  harness.client.schedule.getHandle(maintenanceScheduleId(instance.tenant, instance.name)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+const windowSchedule = (instance: StartedInstance) => harness.client.schedule.getHandle(windowScheduleId(harness.taskQueue, instance.window));
+const openWindow = (instance: StartedInstance) => windowSchedule(instance).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+
+/** The result of the window's latest run. */
+async function windowRun(instance: StartedInstance): Promise<MaintenanceWindowRunResult> {
+  const query = `WorkflowType = 'maintenanceWindowWorkflow' AND WorkflowId STARTS_WITH '${windowScheduleId(harness.taskQueue, instance.window)}'`;
+  const runs = await eventually('the window run', async () => {
+    const found: string[] = [];
+    for await (const run of harness.client.workflow.list({ query })) found.push(run.workflowId);
+    return found.length > 0 ? found.sort() : undefined;
+  });
+  return harness.client.workflow.getHandle(runs.at(-1)!).result();
+}
 
 const maintenanceDone = (instance: StartedInstance) =>
   waitForState(instance, 'the maintenance run to finish', (state) =>
@@ -48,15 +71,21 @@ const maintenanceDone = (instance: StartedInstance) =>
 const after_ = (types: string[], first: string) => types.slice(types.lastIndexOf(first));
 
 describe('maintenance windows', () => {
-  test('the schedule follows the window; a window opens: backup, then security upgrade, in order', async () => {
+  test("the window's schedule follows the window; a window opens: backup, then security upgrade, in order", async () => {
     const instance = await readyInstance({ maintenanceWindow: { dayOfWeek: 'thursday', timeOfDay: '03:30', durationMinutes: 90 } });
-    const schedule = await harness.client.schedule.getHandle(maintenanceScheduleId(instance.tenant, instance.name)).describe();
+    assert.equal(instance.window, 'thursday-03:30-5400s');
+    const schedule = await windowSchedule(instance).describe();
     assert.deepEqual(schedule.spec.calendars?.[0]?.dayOfWeek, [{ start: 'THURSDAY', end: 'THURSDAY', step: 1 }]);
     assert.deepEqual(schedule.spec.calendars?.[0]?.hour, [{ start: 3, end: 3, step: 1 }]);
     assert.deepEqual(schedule.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
     assert.ok(schedule.info.nextActionTimes.length > 0);
     // runs start on their own queue, which the same worker polls
     assert.equal(schedule.action.type === 'startWorkflow' ? schedule.action.taskQueue : undefined, `${harness.taskQueue}-scheduled`);
+    // no Schedule of its own: the window's is shared
+    const own = await harness.client.schedule.getHandle(maintenanceScheduleId(instance.tenant, instance.name)).describe().then(() => undefined, (caught: unknown) => caught);
+    assert.ok(own instanceof ScheduleNotFoundError);
+    const described = await instance.handle.describe();
+    assert.equal(described.typedSearchAttributes.get(MAINTENANCE_WINDOW_ATTRIBUTE), 'thursday-03:30-5400s');
 
     await openWindow(instance);
     const state = await maintenanceDone(instance);
@@ -71,6 +100,67 @@ describe('maintenance windows', () => {
     ]);
     const runs = await harness.pool.query('SELECT status, trigger FROM maintenance_runs WHERE instance_id = $1', [instance.instanceId]);
     assert.deepEqual(runs.rows, [{ status: 'completed', trigger: 'schedule' }]);
+  });
+
+  test("one window's run maintains every instance in it, once; another window's instance is left alone", async () => {
+    const shared = ownWindow();
+    const [first, second, elsewhere] = await Promise.all([readyInstance({ maintenanceWindow: shared }), readyInstance({ maintenanceWindow: shared }), readyInstance()]);
+    assert.equal(first.window, second.window);
+    await openWindow(first);
+    for (const instance of [first, second]) assert.equal((await maintenanceDone(instance)).maintenance?.status, 'completed');
+    const result = await windowRun(first);
+    assert.deepEqual({ ...result, refused: result.refused.length }, { window: first.window, found: 2, handedOver: 2, refused: 0, refusedCount: 0 });
+    assert.equal((await stateOf(elsewhere))?.maintenance, null);
+
+    // The same window sent again (a second sender, a retry under a new run id) is refused, as is a window the instance left.
+    const state = (await stateOf(first))!;
+    assert.ok(state.maintenance?.windowOpensAt, 'the run records when its window opened');
+    const again = (runId: string, window: string) =>
+      first.handle.executeUpdate(maintenanceUpdate, {
+        args: [{ runId, actor: 'test', trigger: 'schedule', windowEndsAt: state.maintenance!.windowEndsAt, window, windowOpensAt: state.maintenance!.windowOpensAt, report: false }],
+        updateId: runId,
+      }).then(() => undefined, (caught: unknown) => caught);
+    const repeated = await again('again-1', first.window);
+    assert.ok(repeated instanceof WorkflowUpdateFailedError);
+    assert.match(repeated.cause?.message ?? '', /already has maintenance run/);
+    const moved = await again('again-2', 'monday-00:00-60s');
+    assert.ok(moved instanceof WorkflowUpdateFailedError);
+    assert.match(moved.cause?.message ?? '', /is now .* not monday-00:00-60s/);
+  });
+
+  test("an instance's own Schedule from before windows had theirs still runs its maintenance and gets the report", async () => {
+    const instance = await readyInstance();
+    // as the worker made them before: the instance's own run workflow, on the scheduled queue
+    const own = await harness.client.schedule.create({
+      scheduleId: maintenanceScheduleId(instance.tenant, instance.name),
+      spec: { calendars: [{ dayOfWeek: 'SUNDAY', hour: 3, minute: 0 }], timezone: 'UTC' },
+      action: {
+        type: 'startWorkflow', workflowType: 'maintenanceRunWorkflow', taskQueue: `${harness.taskQueue}-scheduled`, workflowId: `maintenance-run/${instance.tenant}/${instance.name}`,
+        args: [{ instanceWorkflowId: instance.handle.workflowId, tenant: instance.tenant, name: instance.name, windowMs: 3_600_000, trigger: 'schedule' }],
+      },
+    });
+    try {
+      await own.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      const state = await maintenanceDone(instance);
+      assert.equal(state.maintenance?.status, 'completed');
+      assert.ok(state.maintenance?.windowOpensAt);
+      const run = harness.client.workflow.getHandle(state.maintenance.runId);
+      assert.deepEqual(await run.result(), { runId: state.maintenance.runId, status: 'completed', detail: state.maintenance.outcome });
+    } finally {
+      await own.delete();
+    }
+  });
+
+  test('an instance that changes its window moves to that window\'s schedule', async () => {
+    const instance = await readyInstance();
+    const window = ownWindow();
+    await send(instance, { kind: 'change-settings', maintenanceWindow: window });
+    const state = await waitForState(instance, 'the new window', (s) => s.spec.maintenanceWindow.timeOfDay === window.timeOfDay && idle(s));
+    assert.deepEqual(state.spec.maintenanceWindow, window);
+    const key = `${window.dayOfWeek}-${window.timeOfDay}-3600s`;
+    assert.equal((await instance.handle.describe()).typedSearchAttributes.get(MAINTENANCE_WINDOW_ATTRIBUTE), key);
+    await harness.client.schedule.getHandle(windowScheduleId(harness.taskQueue, key)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    assert.equal((await maintenanceDone(instance)).maintenance?.status, 'completed');
   });
 
   test('each window keeps its backup; those of all but the last two windows are deleted', async () => {
@@ -206,7 +296,7 @@ describe('scheduled backups', () => {
 });
 
 describe('deprovisioning', () => {
-  test('removes the instance schedules', async () => {
+  test("removes the instance's schedules; its window's stays for others", async () => {
     const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
     await send(instance, { kind: 'deprovision', finalBackup: false });
     await instance.handle.result();
@@ -214,5 +304,6 @@ describe('deprovisioning', () => {
       const error = await harness.client.schedule.getHandle(id).describe().then(() => undefined, (caught: unknown) => caught);
       assert.ok(error instanceof ScheduleNotFoundError, `${id} is gone`);
     }
+    assert.ok(await windowSchedule(instance).describe());
   });
 });

@@ -47,7 +47,7 @@ test('the namespace keeps closed workflows 30 days', async () => {
 
 test('the Claimflow search attributes are registered as Keyword', async () => {
   const { customAttributes } = await env!.client.connection.operatorService.listSearchAttributes({ namespace: testEnv.temporalNamespace });
-  for (const name of ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase']) {
+  for (const name of ['ClaimflowTenant', 'ClaimflowInstance', 'ClaimflowPhase', 'ClaimflowMaintenanceWindow']) {
     assert.equal(customAttributes?.[name], INDEXED_VALUE_TYPE_KEYWORD, `${name} should be a Keyword search attribute`);
   }
 });

@@ -6,7 +6,7 @@ import { readEnv } from '../../src/config/env.js';
 import { defaultMaintenanceWindow, tenantNamespace, workflowIdFor, type Command, type InstanceSpecInput, type InstanceState } from '../../src/domain/index.js';
 import { InstanceSpec } from '../../src/domain/index.js';
 import { bundleClaimflowWorkflows, createClaimflowWorker } from '../../src/worker/create-worker.js';
-import { commandUpdates, initialInstanceSearchAttributes, stateQuery, type CommandAccepted, type LifecycleSettings } from '../../src/workflows/messages.js';
+import { commandUpdates, initialInstanceSearchAttributes, instanceWindowKey, stateQuery, type CommandAccepted, type LifecycleSettings } from '../../src/workflows/messages.js';
 import { instanceWorkflow } from '../../src/workflows/index.js';
 import { testEnv, uniqueName } from './env.js';
 
@@ -91,6 +91,8 @@ export interface StartedInstance {
   namespace: string;
   instanceId: string;
   handle: WorkflowHandle<typeof instanceWorkflow>;
+  /** Its maintenance window's key (the window Schedule's and search attribute's). */
+  window: string;
 }
 
 export async function startInstance(
@@ -102,16 +104,17 @@ export async function startInstance(
   const name = spec.name ?? uniqueName('db').slice(0, 14);
   const parsed = InstanceSpec.parse({ version: '15.10', size: 'small', ...spec, name });
   const instanceId = randomUUID();
+  const input = {
+    tenant, instanceId, requestId: randomUUID(), actor: `${tenant}:test`, settings,
+    spec: { ...parsed, maintenanceWindow: parsed.maintenanceWindow ?? defaultMaintenanceWindow(tenant, name) },
+  };
   const handle = await harness.client.workflow.start(instanceWorkflow, {
     workflowId: workflowIdFor(tenant, name),
     taskQueue: harness.taskQueue,
-    args: [{
-      tenant, instanceId, requestId: randomUUID(), actor: `${tenant}:test`, settings,
-      spec: { ...parsed, maintenanceWindow: parsed.maintenanceWindow ?? defaultMaintenanceWindow(tenant, name) },
-    }],
-    typedSearchAttributes: initialInstanceSearchAttributes(tenant, name),
+    args: [input],
+    typedSearchAttributes: initialInstanceSearchAttributes(input),
   });
-  return { tenant, name, namespace: tenantNamespace(tenant), instanceId, handle };
+  return { tenant, name, namespace: tenantNamespace(tenant), instanceId, handle, window: instanceWindowKey(input) };
 }
 
 export async function send(instance: StartedInstance, command: Command, requestId: string = randomUUID()): Promise<CommandAccepted> {

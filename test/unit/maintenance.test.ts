@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  DAYS_OF_WEEK, defaultMaintenanceWindow, expiredBackups, nextMaintenanceAt, planMaintenance, type BackupRecord, type MaintenanceWindow,
+  DAYS_OF_WEEK, defaultMaintenanceWindow, expiredBackups, maintenanceWindowKey, nextMaintenanceAt, planMaintenance, refuseMaintenance,
+  type BackupRecord, type MaintenanceWindow,
 } from '../../src/domain/index.js';
 
 const window: MaintenanceWindow = { dayOfWeek: 'wednesday', timeOfDay: '02:30', durationMinutes: 60 };
@@ -42,6 +43,30 @@ describe('maintenance windows', () => {
     assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: true } }), { kind: 'minor', toVersion: '15.13' });
     assert.deepEqual(planMaintenance({ version: '15.10', spec: { autoMinorUpgrades: false } }), { kind: 'security', toVersion: '15.10' });
     assert.deepEqual(planMaintenance({ version: '15.13', spec: { autoMinorUpgrades: true } }), { kind: 'security', toVersion: '15.13' });
+  });
+});
+
+describe("a window's maintenance", () => {
+  const ready = { phase: 'ready', name: 'db', maintenance: null };
+  const key = maintenanceWindowKey(window);
+
+  test('a window is named by its day, start and length, so instances of one window share its schedule', () => {
+    assert.equal(key, 'wednesday-02:30-3600s');
+    assert.equal(maintenanceWindowKey(window, 2000), 'wednesday-02:30-2s');
+    assert.notEqual(maintenanceWindowKey({ ...window, durationMinutes: 90 }), key);
+  });
+
+  test('goes to a ready instance still in that window, and once per opening', () => {
+    const opensAt = '2026-11-18T02:30:00Z';
+    assert.equal(refuseMaintenance(ready, { window: key, windowOpensAt: opensAt }, key), null);
+    assert.equal(refuseMaintenance(ready, {}, key), null, 'a manual run names no window');
+    assert.match(refuseMaintenance(ready, { window: 'monday-01:00-3600s' }, key) ?? '', /window of db is now wednesday-02:30-3600s/);
+    assert.match(refuseMaintenance({ ...ready, phase: 'provisioning' }, { window: key }, key) ?? '', /is provisioning/);
+    assert.match(refuseMaintenance(null, { window: key }, key) ?? '', /still being created/);
+    const ran = { ...ready, maintenance: { runId: 'r1', windowOpensAt: opensAt } };
+    assert.match(refuseMaintenance(ran, { window: key, windowOpensAt: opensAt }, key) ?? '', /already has maintenance run r1/);
+    assert.equal(refuseMaintenance(ran, { window: key, windowOpensAt: '2026-11-25T02:30:00Z' }, key), null, "next week's window");
+    assert.equal(refuseMaintenance(ran, {}, key), null);
   });
 });
 

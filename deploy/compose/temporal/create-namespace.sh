@@ -6,7 +6,7 @@ set -eu
 : "${TEMPORAL_ADDRESS:?}"
 : "${CLAIMFLOW_NAMESPACE:=claimflow}"
 : "${CLAIMFLOW_RETENTION:=720h}"
-: "${CLAIMFLOW_SEARCH_ATTRIBUTES:=ClaimflowTenant ClaimflowInstance ClaimflowPhase}"
+: "${CLAIMFLOW_SEARCH_ATTRIBUTES:=ClaimflowTenant ClaimflowInstance ClaimflowPhase ClaimflowMaintenanceWindow}"
 
 retry() {
   what=$1

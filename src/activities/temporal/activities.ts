@@ -7,6 +7,7 @@ import {
 } from '../../workflows/messages.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
 import { SignalBatcher } from './signal-batcher.js';
+import { openMaintenanceWindow, type WindowOpening } from './window-fan-out.js';
 
 // Activities of the Temporal port: schedules, the fleet coordinator's slots, and handing
 // scheduled work to an instance's workflow. Built on the worker's Temporal client.
@@ -86,9 +87,14 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
     }
   });
   return {
-    async upsertInstanceSchedules(input: Omit<InstanceSchedules, 'taskQueue'>): Promise<void> {
-      await upsertInstanceSchedules(client, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue });
+    async upsertInstanceSchedules(input: Omit<InstanceSchedules, 'taskQueue' | 'instanceTaskQueue'>): Promise<void> {
+      // Called by the instance's workflow: the activity's queue is the instances' queue.
+      const instanceTaskQueue = Context.current().info.taskQueue;
+      await upsertInstanceSchedules(client, { ...input, instanceTaskQueue, taskQueue: options.scheduledTaskQueue ?? instanceTaskQueue });
     },
+
+    /** A window's run: every instance in the window is sent its maintenance Update (see window-fan-out.ts). */
+    openMaintenanceWindow: (input: WindowOpening) => openMaintenanceWindow(client, input),
 
     async deleteInstanceSchedules(input: { tenant: string; name: string }): Promise<void> {
       await deleteInstanceSchedules(client, input.tenant, input.name);

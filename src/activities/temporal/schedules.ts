@@ -1,36 +1,47 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import type { BackupPolicy, MaintenanceWindow } from '../../domain/index.js';
-import { backupScheduleId, maintenanceScheduleId, type ScheduledRunInput } from '../../workflows/messages.js';
+import { maintenanceWindowKey, type BackupPolicy, type MaintenanceWindow } from '../../domain/index.js';
+import { backupScheduleId, maintenanceScheduleId, windowScheduleId, type MaintenanceWindowRunInput, type ScheduledRunInput } from '../../workflows/messages.js';
 
-// Each instance's Temporal Schedules: one for its maintenance window, one for its backup policy.
-// Created at provisioning, updated when the window or policy changes, deleted at deprovisioning.
+// The Temporal Schedules of maintenance and backups. Maintenance: one Schedule per window, shared
+// by every instance in it, made when the first instance takes that window and kept (a window with
+// nobody in it costs one short run a week). Backups: one per instance with a backup policy,
+// updated when the policy changes, deleted at deprovisioning.
 
 export interface InstanceSchedules {
   tenant: string;
   name: string;
   instanceWorkflowId: string;
+  /** Where the runs of the Schedules start (the worker's scheduled queue). */
   taskQueue: string;
+  /** The instances' own queue, which a window's run looks for its instances on. */
+  instanceTaskQueue: string;
   maintenanceWindow: MaintenanceWindow;
   /** Overrides the window's length (tests use seconds). */
   windowMs?: number;
   backup?: BackupPolicy | undefined;
+  /** The instance still has a Schedule of its own for maintenance, from before windows had theirs: delete it. */
+  retireOwnMaintenanceSchedule?: boolean;
+  /** At provisioning the instance has no backup Schedule yet: none to remove when it has no policy. */
+  provisioning?: boolean;
 }
 
 type DayOfWeek = 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY' | 'SUNDAY';
 const BACKUP_WAIT_MS = 60 * 60_000;
 
-function maintenanceSchedule(input: InstanceSchedules): ScheduleOptions {
-  const { tenant, name, maintenanceWindow: window } = input;
+function windowSchedule(input: InstanceSchedules): ScheduleOptions {
+  const { maintenanceWindow: window, instanceTaskQueue } = input;
   const [hour, minute] = window.timeOfDay.split(':').map(Number) as [number, number];
   const windowMs = input.windowMs ?? window.durationMinutes * 60_000;
-  const args: ScheduledRunInput = { instanceWorkflowId: input.instanceWorkflowId, tenant, name, windowMs, trigger: 'schedule' };
+  const key = maintenanceWindowKey(window, input.windowMs);
+  const scheduleId = windowScheduleId(instanceTaskQueue, key);
+  const args: MaintenanceWindowRunInput = { window: key, instanceTaskQueue, windowMs };
   return {
-    scheduleId: maintenanceScheduleId(tenant, name),
+    scheduleId,
     spec: { calendars: [{ dayOfWeek: window.dayOfWeek.toUpperCase() as DayOfWeek, hour, minute }], timezone: 'UTC' },
-    action: { type: 'startWorkflow', workflowType: 'maintenanceRunWorkflow', args: [args], taskQueue: input.taskQueue, workflowId: `maintenance-run/${tenant}/${name}` },
+    action: { type: 'startWorkflow', workflowType: 'maintenanceWindowWorkflow', args: [args], taskQueue: input.taskQueue, workflowId: scheduleId },
     // A server that was down at the window's start still runs it while the window lasts.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: windowMs },
-    state: { note: `maintenance window of ${tenant}/${name}: ${window.dayOfWeek} ${window.timeOfDay} UTC for ${Math.round(windowMs / 60_000)} min` },
+    state: { note: `maintenance window ${window.dayOfWeek} ${window.timeOfDay} UTC for ${Math.round(windowMs / 60_000)} min, of the instances on task queue ${instanceTaskQueue}` },
   };
 }
 
@@ -69,12 +80,31 @@ async function remove(client: Client, scheduleId: string): Promise<void> {
   }
 }
 
-export async function upsertInstanceSchedules(client: Client, input: InstanceSchedules): Promise<void> {
-  await upsert(client, maintenanceSchedule(input));
-  if (input.backup) await upsert(client, backupSchedule(input, input.backup));
-  else await remove(client, backupScheduleId(input.tenant, input.name));
+/**
+ * Window Schedules this process made or found: they are never changed or deleted, so one that
+ * exists needs no call (at fleet scale, a create per provisioning is a server write each).
+ */
+const knownWindowSchedules = new Set<string>();
+
+async function ensureWindowSchedule(client: Client, input: InstanceSchedules): Promise<void> {
+  const options = windowSchedule(input);
+  if (knownWindowSchedules.has(options.scheduleId)) return;
+  try {
+    await client.schedule.create(options);
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+  }
+  knownWindowSchedules.add(options.scheduleId);
 }
 
+export async function upsertInstanceSchedules(client: Client, input: InstanceSchedules): Promise<void> {
+  await ensureWindowSchedule(client, input);
+  if (input.retireOwnMaintenanceSchedule) await remove(client, maintenanceScheduleId(input.tenant, input.name));
+  if (input.backup) await upsert(client, backupSchedule(input, input.backup));
+  else if (!input.provisioning) await remove(client, backupScheduleId(input.tenant, input.name));
+}
+
+/** The instance's own Schedules; its window's Schedule stays for the others in that window. */
 export async function deleteInstanceSchedules(client: Client, tenant: string, name: string): Promise<void> {
   await remove(client, maintenanceScheduleId(tenant, name));
   await remove(client, backupScheduleId(tenant, name));

@@ -1,3 +1,4 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { nextMaintenanceAt } from '../../domain/index.js';
@@ -143,18 +144,18 @@ export const maintenanceRoutes =
           summary: 'Run maintenance now',
           description:
             'Opens a maintenance window now, outside the schedule: the run waits for a running operation and for a fleet slot like ' +
-            'a scheduled one, then backs up and upgrades. 202 once triggered; follow it in GET /v1/maintenance/runs?instance={name} ' +
-            'or in the instance\'s "maintenance". 409 not_ready unless the instance is ready; 409 busy while a maintenance run of ' +
-            'the instance is waiting or running.',
+            'a scheduled one, then backs up and upgrades. 202 once the instance accepted it, with the run\'s id; follow it in ' +
+            'GET /v1/maintenance/runs?instance={name} or in the instance\'s "maintenance". 409 not_ready unless the instance is ready; ' +
+            '409 busy while a maintenance run of the instance is waiting or running.',
           params: NameParams,
           body: EmptyBody,
           response: { 202: MaintenanceTriggered, ...errors(404, 409, 413, 415, 422) },
         },
       },
       async (request, reply) => {
-        const { tenant } = principalOf(request);
+        const { tenant, tokenName } = principalOf(request);
         const { name } = request.params;
-        const answer = await idempotent(ctx, request, async () => {
+        const answer = await idempotent(ctx, request, async ({ requestId }) => {
           const record = await ctx.reads.findInstance(tenant, name);
           if (!record || record.state.phase === 'deleted') throw notFound(`no instance ${name}`);
           const { phase, maintenance } = record.state;
@@ -163,10 +164,19 @@ export const maintenanceRoutes =
           if (maintenance && (maintenance.status === 'waiting' || maintenance.status === 'running')) {
             throw new ApiError(409, 'busy', `maintenance run ${maintenance.runId} of instance ${name} is ${maintenance.status}`);
           }
-          await ctx.commands.triggerMaintenance(tenant, name);
+          const runId = `manual/${tenant}/${name}/${requestId}`;
+          const windowMs = ctx.lifecycleSettings?.maintenanceWindowMs ?? record.state.spec.maintenanceWindow.durationMinutes * 60_000;
+          const opening = { runId, actor: `tenant:${tokenName}`, trigger: 'manual' as const, windowEndsAt: new Date(ctx.clock().getTime() + windowMs).toISOString(), report: false };
+          try {
+            await ctx.commands.openMaintenance(tenant, name, opening);
+          } catch (error) {
+            // The instance itself refused: the read model was behind it (it is no longer ready).
+            if (error instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'not_ready', error.cause?.message ?? error.message);
+            throw error;
+          }
           return {
             statusCode: 202,
-            body: { maintenance: { status: 'triggered' as const } },
+            body: { maintenance: { status: 'triggered' as const, runId } },
             headers: { location: `/v1/maintenance/runs?instance=${encodeURIComponent(name)}` },
           };
         });

@@ -46,8 +46,10 @@ export class ScheduledWork {
   async maintain(request: MaintenanceRequest): Promise<ScheduledWorkResult> {
     const { runId } = request;
     const by: Actor = { actor: request.actor, requestId: runId };
-    this.entity.record({ type: 'MaintenanceWindowOpened', ...by, data: { runId, trigger: request.trigger, windowEndsAt: request.windowEndsAt } });
+    const opensAt = request.windowOpensAt ? { windowOpensAt: request.windowOpensAt } : {};
+    this.entity.record({ type: 'MaintenanceWindowOpened', ...by, data: { runId, trigger: request.trigger, windowEndsAt: request.windowEndsAt, ...opensAt } });
     await this.entity.projectAhead();
+    await this.operations.moveToWindowSchedule();
     const windowEnd = Date.parse(request.windowEndsAt);
 
     const skip = async (cause: string): Promise<ScheduledWorkResult> => {

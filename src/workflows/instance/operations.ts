@@ -2,9 +2,9 @@ import {
   backupName, dbOpsName, majorOf, tenantNamespace,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
 } from '../../domain/index.js';
-import { workflowInfo } from '@temporalio/workflow';
+import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
-import type { LifecycleSettings } from '../messages.js';
+import { MAINTENANCE_WINDOW_ATTRIBUTE, instanceWindowKey, type LifecycleSettings } from '../messages.js';
 import type { Proxies } from './activities.js';
 import { claimParameters, instanceRef } from './claim.js';
 import type { InstanceEntity } from './entity.js';
@@ -20,6 +20,10 @@ const SCHEDULES_ALONGSIDE_PATCH = 'schedules-alongside-readiness';
 // Runs recorded before each SGBackup and SGDbOps was created and awaited in one activity replay
 // the two activities they took.
 const ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH = 'one-activity-per-cluster-step';
+// Instances from before windows had their own Schedules carry no window attribute: they take it
+// (and retire their own maintenance Schedule) when their window or settings next change. Asked
+// only then, so that no other run records a marker (see patchSet).
+const WINDOW_SCHEDULES_PATCH = 'maintenance-window-schedules';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
@@ -65,9 +69,9 @@ export class Operations {
     // while the cluster comes up, so nothing stands between the claim's Ready and ours (the
     // instance refuses scheduled work until then). Histories from before run the two in turn.
     const alongside = instancePatched(SCHEDULES_ALONGSIDE_PATCH);
-    const [readiness] = alongside ? await Promise.all([waitForReady(), this.upsertSchedules()]) : [await waitForReady()];
+    const [readiness] = alongside ? await Promise.all([waitForReady(), this.upsertSchedules(true)]) : [await waitForReady()];
     if (readiness.ready) {
-      if (!alongside) await this.upsertSchedules();
+      if (!alongside) await this.upsertSchedules(true);
       this.entity.record({ type: 'InstanceReady', ...this.by(actor), data: { version: this.state.spec.version, connection: readiness.connection, ...(readiness.readyAt ? { claimReadyAt: readiness.readyAt } : {}) } });
     } else {
       // A failed instance is not maintained: its schedules go as they came.
@@ -169,10 +173,14 @@ export class Operations {
     if ((changes.maintenanceWindow || changes.backup !== undefined) && this.state.phase === 'ready') await this.upsertSchedules();
   }
 
-  /** Maintenance and backup schedules follow the instance's window and backup policy. */
-  private async upsertSchedules(): Promise<void> {
+  /**
+   * Maintenance and backup schedules follow the instance's window and backup policy. At
+   * provisioning the instance has no Schedule of its own to remove.
+   */
+  private async upsertSchedules(provisioning = false): Promise<void> {
     // Instances provisioned before schedules existed replay without them.
     if (!instancePatched(SCHEDULES_PATCH)) return;
+    const moved = this.moveWindowAttribute();
     const { tenant, name, spec } = this.state;
     const window = spec.maintenanceWindow;
     await this.activities.quick.upsertInstanceSchedules.executeWithOptions(
@@ -180,8 +188,31 @@ export class Operations {
       [{
         tenant, name, instanceWorkflowId: workflowInfo().workflowId, maintenanceWindow: window, backup: spec.backup,
         ...(this.settings.maintenanceWindowMs ? { windowMs: this.settings.maintenanceWindowMs } : {}),
+        ...(provisioning ? { provisioning } : {}),
+        ...(moved === 'from its own Schedule' ? { retireOwnMaintenanceSchedule: true } : {}),
       }],
     );
+  }
+
+  /**
+   * An instance from before windows had Schedules moves to its window's at its next maintenance
+   * (sent by its own Schedule, which this retires), so that its next window finds it.
+   */
+  async moveToWindowSchedule(): Promise<void> {
+    if (this.windowAttribute() === undefined && patched(WINDOW_SCHEDULES_PATCH)) await this.upsertSchedules();
+  }
+
+  private windowAttribute(): string | undefined {
+    return workflowInfo().typedSearchAttributes.get(MAINTENANCE_WINDOW_ATTRIBUTE);
+  }
+
+  /** Points the instance's window attribute at its window, if it does not yet; says where from. */
+  private moveWindowAttribute(): 'unchanged' | 'from another window' | 'from its own Schedule' {
+    const before = this.windowAttribute();
+    const key = instanceWindowKey({ spec: this.state.spec, settings: this.settings });
+    if (before === key || !patched(WINDOW_SCHEDULES_PATCH)) return 'unchanged';
+    upsertSearchAttributes([{ key: MAINTENANCE_WINDOW_ATTRIBUTE, value: key }]);
+    return before === undefined ? 'from its own Schedule' : 'from another window';
   }
 
   private async deleteSchedules(): Promise<void> {

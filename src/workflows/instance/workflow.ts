@@ -1,7 +1,7 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseScheduledWork, type Command } from '../../domain/index.js';
+import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseMaintenance, refuseScheduledWork, type Command } from '../../domain/index.js';
 import {
-  commandUpdates, maintenanceUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
+  commandUpdates, instanceWindowKey, maintenanceUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { proxies } from './activities.js';
@@ -74,15 +74,21 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     if (!decision.ok) throw ApplicationFailure.nonRetryable(decision.message, decision.code);
   }
 
-  // Scheduled work: sent by the instance's Temporal Schedules, waits for a busy instance.
+  // Scheduled work: sent by the Temporal Schedules' runs (and "run maintenance now"), waits for a busy instance.
   setHandler(slotGrantedSignal, (grant) => scheduled.onSlotGranted(grant));
-  const scheduledHandler = <T extends { runId: string }>(schema: { safeParse: (value: unknown) => { success: boolean; error?: { message: string } } }, work: (request: T) => Promise<ScheduledWorkResult>) => ({
+  const scheduledHandler = <T extends { runId: string; report?: boolean | undefined }>(
+    schema: { safeParse: (value: unknown) => { success: boolean; error?: { message: string } } },
+    work: (request: T) => Promise<ScheduledWorkResult>,
+    refuse: (request: T) => string | null,
+  ) => ({
     handler: async (request: T): Promise<ScheduledWorkResult> => {
       if (entity.hasSeen(request.runId)) return { runId: request.runId, status: 'duplicate', detail: 'this run was handled before' };
       entity.markSeen(request.runId);
       const result = await work(request);
       await entity.flush();
-      // The run workflow (its id is the run id) waits for this report rather than for the Update.
+      // The run workflow (its id is the run id) waits for this report rather than for the Update;
+      // a window's run and the API wait for neither.
+      if (request.report === false) return result;
       if (instancePatched('report-by-local-activity')) {
         await activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${request.runId}` }, [{ runId: request.runId, result }]);
       } else if (instancePatched('report-scheduled-work')) {
@@ -94,13 +100,17 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       const parsed = schema.safeParse(request);
       if (!parsed.success) throw ApplicationFailure.nonRetryable(parsed.error?.message ?? 'invalid request', 'invalid_command');
       if (entity.hasSeen(request.runId)) return;
-      const refusal = refuseScheduledWork(entity.state);
+      const refusal = refuse(request);
       if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'not_ready');
     },
   });
-  const maintenance = scheduledHandler(MaintenanceRequest, (request: MaintenanceRequest) => scheduled.maintain(request));
+  const maintenance = scheduledHandler(
+    MaintenanceRequest,
+    (request: MaintenanceRequest) => scheduled.maintain(request),
+    (request) => refuseMaintenance(entity.state, request, entity.state ? instanceWindowKey({ spec: entity.state.spec, settings }) : ''),
+  );
   setHandler(maintenanceUpdate, maintenance.handler, { validator: maintenance.validator });
-  const backups = scheduledHandler(ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request));
+  const backups = scheduledHandler(ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request), () => refuseScheduledWork(entity.state));
   setHandler(scheduledBackupUpdate, backups.handler, { validator: backups.validator });
 
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });

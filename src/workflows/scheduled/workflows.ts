@@ -1,12 +1,17 @@
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { condition, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { scheduledWorkFinishedSignal, type ScheduledRunInput, type ScheduledWorkResult } from '../messages.js';
+import {
+  scheduledWorkFinishedSignal, type MaintenanceWindowRunInput, type MaintenanceWindowRunResult, type ScheduledRunInput, type ScheduledWorkResult,
+} from '../messages.js';
 import { patchSet } from '../patch-set.js';
 
-// Started by each instance's Temporal Schedules. Each run hands its work to the instance's own
-// workflow (which owns the instance's one-operation-at-a-time rule) and reports how it went, so the
-// Schedules page in the Temporal UI lists every run with its result. The run lives until the work
-// ends, so the Schedule's overlap policy sees it as running.
+// Started by Temporal Schedules. A maintenance window's run sends every instance in the window its
+// maintenance Update and ends: each instance records its run in its own history and the read
+// model. A scheduled backup's run (and the maintenance run of an instance's own Schedule, from
+// before windows had theirs) hands its work to the instance's workflow, which owns the instance's
+// one-operation-at-a-time rule, and waits for its report, so the Schedules page in the Temporal
+// UI lists every run with its result and the Schedule's overlap policy sees it as running.
 
 const retry = { initialInterval: '1s', maximumInterval: '30s' };
 const { runInstanceMaintenance, runScheduledBackup } = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '30s', retry });
@@ -37,11 +42,24 @@ async function handOverAndWait(handOver: () => Promise<ScheduledWorkResult | nul
   return reported && report ? report : { runId, status: 'failed', detail: 'the instance did not report an outcome in time' };
 }
 
+/** The window's start as the Schedule meant it (a trigger's is its own time), set by the server on the runs it starts. */
+const SCHEDULED_START_ATTRIBUTE = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+const windowOpensAt = (): string => (workflowInfo().typedSearchAttributes.get(SCHEDULED_START_ATTRIBUTE) ?? new Date()).toISOString();
+
+const { openMaintenanceWindow } = proxyActivities<Activities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
+
+export async function maintenanceWindowWorkflow(input: MaintenanceWindowRunInput): Promise<MaintenanceWindowRunResult> {
+  const windowEndsAt = new Date(Date.now() + input.windowMs).toISOString();
+  const opening = { window: input.window, instanceTaskQueue: input.instanceTaskQueue, runId: workflowInfo().workflowId, actor: 'schedule:window', windowOpensAt: windowOpensAt(), windowEndsAt };
+  return openMaintenanceWindow.executeWithOptions({ summary: `open maintenance window ${input.window} until ${windowEndsAt}` }, [opening]);
+}
+
+/** Runs of an instance's own maintenance Schedule: the instance moves to its window's Schedule on this run. */
 export async function maintenanceRunWorkflow(input: ScheduledRunInput): Promise<ScheduledWorkResult> {
   const runId = workflowInfo().workflowId;
   const windowEndsAt = new Date(Date.now() + input.windowMs).toISOString();
   const options = { summary: `maintenance of ${input.tenant}/${input.name}, window until ${windowEndsAt}` };
-  const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: `schedule:${input.trigger}`, trigger: input.trigger, windowEndsAt } };
+  const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: `schedule:${input.trigger}`, trigger: input.trigger, windowEndsAt, windowOpensAt: windowOpensAt() } };
   if (!runPatched(HAND_OVER_PATCH)) return runInstanceMaintenance.executeWithOptions(options, [args]);
   return handOverAndWait(() => handOverProxy().handOverMaintenance.executeWithOptions(options, [args]), runId, input.windowMs);
 }

@@ -1,0 +1,96 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import pLimit from 'p-limit';
+import type { MaintenanceRequest } from '../../domain/index.js';
+import {
+  INSTANCE_WORKFLOW_TYPE, MAINTENANCE_WINDOW_ATTRIBUTE, maintenanceUpdate, type MaintenanceWindowRunResult,
+} from '../../workflows/messages.js';
+
+// A maintenance window opens: its run finds the window's instances in Temporal's visibility store
+// (the instances' own search attribute, on this deployment's task queue) and sends each its
+// maintenance Update. The instance decides from there: it waits for a running operation and for a
+// fleet slot, and refuses what is not its to do (not ready, moved to another window, this window
+// already had its run). Temporal's index, not the read model: the sender must reach workflows
+// that are running now, and the read model lags them.
+
+export interface WindowOpening {
+  window: string;
+  instanceTaskQueue: string;
+  /** The window's run: each instance's run id is this plus the instance's workflow id. */
+  runId: string;
+  actor: string;
+  windowOpensAt: string;
+  windowEndsAt: string;
+}
+
+/** Updates in flight at once: each waits for its instance's validator, a workflow task away. */
+const SENDING_AT_ONCE = 50;
+const ATTEMPTS = 3;
+const REFUSALS_LISTED = 20;
+
+/** Visibility queries take values in single quotes; ours never contain one. */
+function quoted(value: string): string {
+  if (value.includes("'")) throw new Error(`cannot look up instances by ${JSON.stringify(value)}: it contains a quote`);
+  return `'${value}'`;
+}
+
+async function instancesInWindow(client: Client, opening: WindowOpening): Promise<string[]> {
+  const query = [
+    `WorkflowType = ${quoted(INSTANCE_WORKFLOW_TYPE)}`,
+    `TaskQueue = ${quoted(opening.instanceTaskQueue)}`,
+    "ExecutionStatus = 'Running'",
+    `${MAINTENANCE_WINDOW_ATTRIBUTE.name} = ${quoted(opening.window)}`,
+  ].join(' AND ');
+  const ids: string[] = [];
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) ids.push(execution.workflowId);
+  return ids;
+}
+
+type Answer = { handedOver: true } | { handedOver: false; reason: string };
+
+async function sendOne(client: Client, workflowId: string, request: MaintenanceRequest): Promise<Answer> {
+  const signal = Context.current().cancellationSignal;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.withAbortSignal(signal, () =>
+        client.workflow.getHandle(workflowId).startUpdate(maintenanceUpdate, { args: [request], updateId: request.runId, waitForStage: WorkflowUpdateStage.ACCEPTED }),
+      );
+      return { handedOver: true };
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) return { handedOver: false, reason: error.cause?.message ?? error.message };
+      if (error instanceof WorkflowNotFoundError) return { handedOver: false, reason: 'the instance no longer exists' };
+      // Anything else (the server busy, a deadline) is tried again here, then fails the activity,
+      // whose retry sends the same run ids: an instance that accepted before answers "duplicate".
+      if (attempt >= ATTEMPTS || signal.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+
+export async function openMaintenanceWindow(client: Client, opening: WindowOpening): Promise<MaintenanceWindowRunResult> {
+  const context = Context.current();
+  const workflowIds = await instancesInWindow(client, opening);
+  const limit = pLimit(SENDING_AT_ONCE);
+  const refused: MaintenanceWindowRunResult['refused'] = [];
+  let handedOver = 0;
+  await Promise.all(
+    workflowIds.map((workflowId) =>
+      limit(async () => {
+        const request: MaintenanceRequest = {
+          runId: `${opening.runId}/${workflowId}`,
+          actor: opening.actor,
+          trigger: 'schedule',
+          windowEndsAt: opening.windowEndsAt,
+          window: opening.window,
+          windowOpensAt: opening.windowOpensAt,
+          report: false,
+        };
+        const answer = await sendOne(client, workflowId, request);
+        if (answer.handedOver) handedOver++;
+        else refused.push({ workflowId, reason: answer.reason });
+        context.heartbeat({ handedOver, refused: refused.length });
+      }),
+    ),
+  );
+  return { window: opening.window, found: workflowIds.length, handedOver, refused: refused.slice(0, REFUSALS_LISTED), refusedCount: refused.length };
+}
