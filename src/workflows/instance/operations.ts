@@ -21,8 +21,9 @@ const SCHEDULES_ALONGSIDE_PATCH = 'schedules-alongside-readiness';
 // the two activities they took.
 const ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH = 'one-activity-per-cluster-step';
 // Instances from before windows had their own Schedules carry no window attribute: they take it
-// (and retire their own maintenance Schedule) when their window or settings next change. Asked
-// only then, so that no other run records a marker (see patchSet).
+// (and retire their own maintenance Schedule) at their next maintenance run or settings change;
+// an instance moving to another window takes the new one. Asked only then, so that no other run
+// records a marker (see patchSet).
 const WINDOW_SCHEDULES_PATCH = 'maintenance-window-schedules';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
