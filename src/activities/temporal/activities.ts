@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
   FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal,
   type FleetInput, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
-import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules } from './schedules.js';
+import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules, type OwnSchedules } from './schedules.js';
+import { refusalOf } from './refusals.js';
 import { SignalBatcher } from './signal-batcher.js';
 import { openMaintenanceWindow, type WindowOpening } from './window-fan-out.js';
 
@@ -43,9 +44,9 @@ async function sendScheduledWork(client: Client, work: () => Promise<ScheduledWo
 
 /** The instance refused (not ready, being deleted) or is gone: this run had nothing to do. */
 function skippedOrThrow(error: unknown, runId: string): ScheduledWorkResult {
-  if (error instanceof WorkflowUpdateFailedError) return { runId, status: 'skipped', detail: error.cause?.message ?? error.message };
-  if (error instanceof WorkflowNotFoundError) return { runId, status: 'skipped', detail: 'the instance no longer exists' };
-  throw error;
+  const refusal = refusalOf(error);
+  if (refusal === null) throw error;
+  return { runId, status: 'skipped', detail: refusal };
 }
 
 /**
@@ -96,8 +97,8 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
     /** A window's run: every instance in the window is sent its maintenance Update (see window-fan-out.ts). */
     openMaintenanceWindow: (input: WindowOpening) => openMaintenanceWindow(client, input),
 
-    async deleteInstanceSchedules(input: { tenant: string; name: string }): Promise<void> {
-      await deleteInstanceSchedules(client, input.tenant, input.name);
+    async deleteInstanceSchedules(input: { tenant: string; name: string } & OwnSchedules): Promise<void> {
+      await deleteInstanceSchedules(client, input);
     },
 
     requestMaintenanceSlot: (input: { requester: string }): Promise<void> =>

@@ -104,8 +104,15 @@ export async function upsertInstanceSchedules(client: Client, input: InstanceSch
   else if (!input.provisioning) await remove(client, backupScheduleId(input.tenant, input.name));
 }
 
+/** Which Schedules of its own an instance may have; absent (requests from before): both. */
+export interface OwnSchedules {
+  /** A maintenance Schedule from before windows had theirs. */
+  maintenance?: boolean;
+  backup?: boolean;
+}
+
 /** The instance's own Schedules; its window's Schedule stays for the others in that window. */
-export async function deleteInstanceSchedules(client: Client, tenant: string, name: string): Promise<void> {
-  await remove(client, maintenanceScheduleId(tenant, name));
-  await remove(client, backupScheduleId(tenant, name));
+export async function deleteInstanceSchedules(client: Client, input: { tenant: string; name: string } & OwnSchedules): Promise<void> {
+  if (input.maintenance !== false) await remove(client, maintenanceScheduleId(input.tenant, input.name));
+  if (input.backup !== false) await remove(client, backupScheduleId(input.tenant, input.name));
 }

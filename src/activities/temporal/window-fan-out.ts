@@ -1,10 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import pLimit from 'p-limit';
 import type { MaintenanceRequest } from '../../domain/index.js';
 import {
   INSTANCE_WORKFLOW_TYPE, MAINTENANCE_WINDOW_ATTRIBUTE, maintenanceUpdate, type MaintenanceWindowRunResult,
 } from '../../workflows/messages.js';
+import { refusalOf } from './refusals.js';
 
 // A maintenance window opens: its run finds the window's instances in Temporal's visibility store
 // (the instances' own search attribute, on this deployment's task queue) and sends each its
@@ -57,8 +58,8 @@ async function sendOne(client: Client, workflowId: string, request: MaintenanceR
       );
       return { handedOver: true };
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) return { handedOver: false, reason: error.cause?.message ?? error.message };
-      if (error instanceof WorkflowNotFoundError) return { handedOver: false, reason: 'the instance no longer exists' };
+      const refusal = refusalOf(error);
+      if (refusal !== null) return { handedOver: false, reason: refusal };
       // Anything else (the server busy, a deadline) is tried again here, then fails the activity,
       // whose retry sends the same run ids: an instance that accepted before answers "duplicate".
       if (attempt >= ATTEMPTS || signal.aborted) throw error;

@@ -216,11 +216,12 @@ export class Operations {
     return before === undefined ? 'from its own Schedule' : 'from another window';
   }
 
+  /** Only those it has: a maintenance Schedule of its own if it predates window Schedules, a backup one if it has a policy. */
   private async deleteSchedules(): Promise<void> {
-    const { tenant, name } = this.state;
+    const { tenant, name, spec } = this.state;
     await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
-      { summary: `delete the maintenance and backup schedules of ${name}` },
-      [{ tenant, name }],
+      { summary: `delete the schedules of ${name}` },
+      [{ tenant, name, maintenance: this.windowAttribute() === undefined, backup: spec.backup !== undefined }],
     );
   }
 
