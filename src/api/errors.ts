@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, ScheduleNotFoundError, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+  ApplicationFailure, ServiceError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError, isGrpcServiceError,
 } from '@temporalio/client';
 import type { FastifyError } from 'fastify';
@@ -181,7 +181,6 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(500, 'internal', `the command failed: ${cause?.message ?? error.message}`);
   }
   if (error instanceof WorkflowNotFoundError) return notFound('no such instance');
-  if (error instanceof ScheduleNotFoundError) return notFound('the instance has no maintenance schedule');
   if (error instanceof WorkflowExecutionAlreadyStartedError) return new ApiError(409, 'already_exists', 'an instance with this name already exists');
   if (isUnavailable(error)) return unavailable('a backing service is unavailable; retry later');
   if (error instanceof ServiceError) return new ApiError(500, 'internal', 'unexpected error from Temporal');

@@ -24,6 +24,11 @@ export function defaultMaintenanceWindow(tenant: string, instanceName: string): 
 
 const MINUTE = 60_000;
 
+/** How long a window stays open; `windowMs` overrides its length (tests use seconds). */
+export function windowLengthMs(window: MaintenanceWindow, windowMs?: number): number {
+  return windowMs ?? window.durationMinutes * MINUTE;
+}
+
 /**
  * The fleet's maintenance Schedules are one per window, not one per instance: every instance with
  * the same start and length shares its window's Schedule, and the window's run sends each of them
@@ -32,7 +37,7 @@ const MINUTE = 60_000;
  * attribute and in the Schedule's id. `windowMs` overrides the length (tests use seconds).
  */
 export function maintenanceWindowKey(window: MaintenanceWindow, windowMs?: number): string {
-  const seconds = Math.round((windowMs ?? window.durationMinutes * MINUTE) / 1000);
+  const seconds = Math.round(windowLengthMs(window, windowMs) / 1000);
   return `${window.dayOfWeek}-${window.timeOfDay}-${seconds}s`;
 }
 

@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { maintenanceWindowKey, type BackupPolicy, type MaintenanceWindow } from '../../domain/index.js';
+import { maintenanceWindowKey, windowLengthMs, type BackupPolicy, type MaintenanceWindow } from '../../domain/index.js';
 import { backupScheduleId, maintenanceScheduleId, windowScheduleId, type MaintenanceWindowRunInput, type ScheduledRunInput } from '../../workflows/messages.js';
 
 // The Temporal Schedules of maintenance and backups. Maintenance: one Schedule per window, shared
@@ -31,7 +31,7 @@ const BACKUP_WAIT_MS = 60 * 60_000;
 function windowSchedule(input: InstanceSchedules): ScheduleOptions {
   const { maintenanceWindow: window, instanceTaskQueue } = input;
   const [hour, minute] = window.timeOfDay.split(':').map(Number) as [number, number];
-  const windowMs = input.windowMs ?? window.durationMinutes * 60_000;
+  const windowMs = windowLengthMs(window, input.windowMs);
   const key = maintenanceWindowKey(window, input.windowMs);
   const scheduleId = windowScheduleId(instanceTaskQueue, key);
   const args: MaintenanceWindowRunInput = { window: key, instanceTaskQueue, windowMs };

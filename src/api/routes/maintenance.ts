@@ -1,7 +1,7 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { nextMaintenanceAt } from '../../domain/index.js';
+import { nextMaintenanceAt, windowLengthMs } from '../../domain/index.js';
 import { isPlatform, principalOf, requirePlatform } from '../auth/authenticate.js';
 import { idempotent, send, type ApiContext } from '../context.js';
 import { ApiError, invalidRequest, notFound } from '../errors.js';
@@ -165,7 +165,7 @@ export const maintenanceRoutes =
             throw new ApiError(409, 'busy', `maintenance run ${maintenance.runId} of instance ${name} is ${maintenance.status}`);
           }
           const runId = `manual/${tenant}/${name}/${requestId}`;
-          const windowMs = ctx.lifecycleSettings?.maintenanceWindowMs ?? record.state.spec.maintenanceWindow.durationMinutes * 60_000;
+          const windowMs = windowLengthMs(record.state.spec.maintenanceWindow, ctx.lifecycleSettings?.maintenanceWindowMs);
           const opening = { runId, actor: `tenant:${tokenName}`, trigger: 'manual' as const, windowEndsAt: new Date(ctx.clock().getTime() + windowMs).toISOString(), report: false };
           try {
             await ctx.commands.openMaintenance(tenant, name, opening);
