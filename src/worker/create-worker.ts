@@ -125,5 +125,6 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     await connection.close();
     await clientConnection.close();
     await pool.end();
+    kube.watches.stop();
   });
 }

@@ -3,7 +3,7 @@ import type { Connection } from '../../domain/events.js';
 import { isStatus, readOrUndefined, serverSideApply, type KubeClients } from './client.js';
 import {
   CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS, LABELS,
-  buildBackup, buildClaim, buildDbOps, collectionPath, conditionOf, isTrue,
+  buildBackup, buildClaim, buildDbOps, conditionOf, isTrue,
   type ClaimParameters, type CustomObject, type DbOpsSpec, type InstanceRef,
 } from './resources.js';
 import { watchUntil } from './watch-until.js';
@@ -47,8 +47,6 @@ function activityContext(): { signal?: AbortSignal; heartbeat: (detail: string) 
 }
 
 export function createKubernetesActivities(clients: KubeClients) {
-  const { kubeConfig } = clients;
-
   async function ensureNamespace(namespace: string): Promise<void> {
     try {
       await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'claimflow.io/managed': 'true' } } } });
@@ -75,8 +73,8 @@ export function createKubernetesActivities(clients: KubeClients) {
   async function wait<T>(resource: { apiVersion: string; kind: string; plural: string }, namespace: string, name: string, deadline: number, test: (object: CustomObject | undefined) => T | undefined) {
     const { signal, heartbeat } = activityContext();
     return watchUntil({
-      kubeConfig,
-      path: collectionPath(resource, namespace),
+      collection: clients.watches.forObject(resource, namespace, name),
+      namespace,
       name,
       read: () => readOrUndefined(clients, header(resource, namespace, name)),
       test,

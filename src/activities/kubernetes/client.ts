@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, type RequestContext } from '@kubernetes/client-node';
 import type { CustomObject } from './resources.js';
 import { FIELD_MANAGER } from './resources.js';
+import { createSharedWatches, type SharedWatches } from './shared-watches.js';
 
 // The Kubernetes clients the activities need, built once per worker from a kubeconfig: the local
 // stack's file in development, a mounted service account in production.
@@ -11,10 +12,13 @@ export interface KubeClients {
   kubeConfig: KubeConfig;
   objects: KubernetesObjectApi;
   core: CoreV1Api;
+  /** The open watches the waits share; stopped with the worker. */
+  watches: SharedWatches;
 }
 
 export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
-  return { kubeConfig, objects: KubernetesObjectApi.makeApiClient(kubeConfig), core: kubeConfig.makeApiClient(CoreV1Api) };
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+  return { kubeConfig, objects, core: kubeConfig.makeApiClient(CoreV1Api), watches: createSharedWatches(kubeConfig, objects) };
 }
 
 type Credentials = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase'>;

@@ -29,8 +29,9 @@ export const conditionOf = (object: CustomObject | undefined, type: string): Con
 
 export const isTrue = (object: CustomObject | undefined, type: string): boolean => conditionOf(object, type)?.status === 'True';
 
-export const collectionPath = (resource: { apiVersion: string; plural: string }, namespace: string): string =>
-  `/apis/${resource.apiVersion}/namespaces/${namespace}/${resource.plural}`;
+/** A namespace's collection of a kind, or the kind's across all namespaces. */
+export const collectionPath = (resource: { apiVersion: string; plural: string }, namespace?: string): string =>
+  `/apis/${resource.apiVersion}/${namespace === undefined ? '' : `namespaces/${namespace}/`}${resource.plural}`;
 
 export interface InstanceRef {
   tenant: string;
