@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import proto from '@temporalio/proto';
-
-const { temporal } = proto;
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
@@ -12,6 +8,7 @@ import { LABELS } from '../../src/activities/kubernetes/resources.js';
 import { WORKER_DATABASE_APPLICATION } from '../../src/worker/create-worker.js';
 import { MAINTENANCE_WINDOW_ATTRIBUTE } from '../../src/workflows/messages.js';
 import { scratchReadModel } from '../support/database.js';
+import { recordHistoryFixture } from '../support/histories.js';
 import { testEnv } from '../support/env.js';
 import { spawnWorker as spawnWorkerProcess, stopWorkers } from '../support/worker-process.js';
 import { annotateClaim, get, list } from '../support/kube.js';
@@ -191,9 +188,7 @@ describe('replay', () => {
     });
     assert.deepEqual(phases, ['ready', 'deprovisioning', 'deleted']);
     // RECORD_HISTORY=<name> npm test -- test/integration/durability.test.ts records this history
-    // as test/fixtures/histories/<name>.binpb for test/unit/replay.test.ts. A new name for each
-    // generation: older fixtures stay, so every generation keeps replaying.
-    const fixture = process.env.RECORD_HISTORY;
-    if (fixture) writeFileSync(`test/fixtures/histories/${fixture}.binpb`, temporal.api.history.v1.History.encode(history).finish());
+    // as a replay fixture for test/unit/replay.test.ts.
+    recordHistoryFixture('RECORD_HISTORY', history);
   });
 });

@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
-import proto from '@temporalio/proto';
 import { configureFleet } from '../../src/clients/fleet.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
 import {
   MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, windowScheduleId, type MaintenanceWindowRunResult,
 } from '../../src/workflows/messages.js';
+import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
   type Harness, readyAndIdle, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
-
-const { temporal } = proto;
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
 // seconds, and a schedule's trigger stands in for the window opening. Each instance here gets a
@@ -105,9 +102,8 @@ describe('maintenance windows', () => {
     const runs = await harness.pool.query('SELECT status, trigger FROM maintenance_runs WHERE instance_id = $1', [instance.instanceId]);
     assert.deepEqual(runs.rows, [{ status: 'completed', trigger: 'schedule' }]);
     // RECORD_MAINTENANCE_HISTORY=<name> records this instance's history, a window's maintenance
-    // included, as a replay fixture for test/unit/replay.test.ts (see durability.test.ts).
-    const fixture = process.env.RECORD_MAINTENANCE_HISTORY;
-    if (fixture) writeFileSync(`test/fixtures/histories/${fixture}.binpb`, temporal.api.history.v1.History.encode(await instance.handle.fetchHistory()).finish());
+    // included, as a replay fixture for test/unit/replay.test.ts.
+    if (process.env.RECORD_MAINTENANCE_HISTORY) recordHistoryFixture('RECORD_MAINTENANCE_HISTORY', await instance.handle.fetchHistory());
   });
 
   test("one window's run maintains every instance in it, once; another window's instance is left alone", async () => {

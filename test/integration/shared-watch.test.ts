@@ -8,7 +8,9 @@ import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi, P
 import { watchUntil } from '../../src/activities/kubernetes/watch-until.js';
 import { WatchedCollection, type WatchSubscriber } from '../../src/activities/kubernetes/watched-collection.js';
 import type { CustomObject } from '../../src/activities/kubernetes/resources.js';
+import { waitForCrdsEstablished } from '../../stack/crds.js';
 import { loadKubeConfig, uniqueName } from '../support/env.js';
+import { eventually } from '../support/lifecycle.js';
 
 const kubeConfig = loadKubeConfig();
 const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -49,14 +51,6 @@ function recorder(): WatchSubscriber & { phases: (string | undefined)[]; resyncs
   });
 }
 
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  const until = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 before(async () => {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
   const name = `${probe.plural}.${probe.group}`;
@@ -71,12 +65,7 @@ before(async () => {
       },
     },
   });
-  let established = false;
-  while (!established) {
-    const crd = await extensions.readCustomResourceDefinition({ name });
-    established = crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-    if (!established) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForCrdsEstablished(kubeConfig, [name]);
 });
 after(async () => {
   collections.forEach((collection) => collection.stop());
@@ -94,7 +83,7 @@ test('one watch delivers each object\'s changes to the waits on that object only
 
   await createProbe(first, 'creating');
   await setPhase(first, 'ready');
-  await eventually(() => onFirst.phases.length === 2, 'both changes of the first object');
+  await eventually('both changes of the first object', () => onFirst.phases.length === 2 || undefined);
   assert.deepEqual(onFirst.phases, ['creating', 'ready']);
   assert.deepEqual(onSecond.phases, [], 'another object\'s changes are not delivered');
 
@@ -102,7 +91,7 @@ test('one watch delivers each object\'s changes to the waits on that object only
   await setPhase(first, 'after');
   await createProbe(second, 'creating');
   await objects.delete(header(second));
-  await eventually(() => onSecond.phases.length === 2, 'the second object made and deleted');
+  await eventually('the second object made and deleted', () => onSecond.phases.length === 2 || undefined);
   assert.deepEqual(onSecond.phases, ['creating', 'deleted']);
   assert.deepEqual(onFirst.phases, ['creating', 'ready'], 'nothing reaches a subscriber that left');
   subscriptions[1]!.unsubscribe();
@@ -119,9 +108,9 @@ test('a resource version the server no longer has: a fresh list, every subscribe
   const subscriber = recorder();
   const { open, unsubscribe } = collection.subscribe(namespace, name, subscriber);
   await open;
-  await eventually(() => lists === 2 && subscriber.resyncs === 1, 'a fresh list and one resync');
+  await eventually('a fresh list and one resync', () => (lists === 2 && subscriber.resyncs === 1) || undefined);
   await createProbe(name, 'after-the-gap');
-  await eventually(() => subscriber.phases.length === 1, 'a change after the fresh list');
+  await eventually('a change after the fresh list', () => subscriber.phases.length === 1 || undefined);
   assert.deepEqual(subscriber.phases, ['after-the-gap']);
   unsubscribe();
 });

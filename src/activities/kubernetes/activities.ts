@@ -4,7 +4,7 @@ import { isStatus, readOrUndefined, serverSideApply, type KubeClients } from './
 import {
   CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS, LABELS,
   buildBackup, buildClaim, buildDbOps, conditionOf, isTrue,
-  type ClaimParameters, type CustomObject, type DbOpsSpec, type InstanceRef,
+  type ClaimParameters, type CustomObject, type DbOpsSpec, type InstanceRef, type Kind,
 } from './resources.js';
 import { watchUntil } from './watch-until.js';
 
@@ -70,7 +70,7 @@ export function createKubernetesActivities(clients: KubeClients) {
     }
   }
 
-  async function wait<T>(resource: { apiVersion: string; kind: string; plural: string }, namespace: string, name: string, deadline: number, test: (object: CustomObject | undefined) => T | undefined) {
+  async function wait<T>(resource: Kind, namespace: string, name: string, deadline: number, test: (object: CustomObject | undefined) => T | undefined) {
     const { signal, heartbeat } = activityContext();
     return watchUntil({
       collection: clients.watches.forObject(resource, namespace, name),

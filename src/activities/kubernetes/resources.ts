@@ -3,6 +3,13 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 // The Kubernetes objects claimflow writes, as plain builders. Group, version and kind match the
 // Crossplane XRD's claim and StackGres's own CRDs, so production and the local stack read the same.
 
+/** A kind of object, as the API server's paths and client-node's generic calls name it. */
+export interface Kind {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+}
+
 export const CLAIM = { apiVersion: 'db.claimflow.io/v1alpha1', kind: 'PostgreSQLInstance', plural: 'postgresqlinstances' } as const;
 export const SGCLUSTER = { apiVersion: 'stackgres.io/v1', kind: 'SGCluster', plural: 'sgclusters' } as const;
 export const SGDBOPS = { apiVersion: 'stackgres.io/v1', kind: 'SGDbOps', plural: 'sgdbops' } as const;

@@ -37,9 +37,8 @@ const keyOf = (namespace: string | undefined, name: string | undefined) => `${na
 export class WatchedCollection {
   private readonly subscribers = new Map<string, Set<WatchSubscriber>>();
   private resourceVersion: string | undefined;
-  private controller: AbortController | undefined;
-  /** The watch in use; a late end of an older one is ignored. */
-  private current: object | undefined;
+  /** The watch in use (or last in use); a late end of an older one is ignored. */
+  private current: AbortController | undefined;
   private established: Promise<void> | undefined;
   private stopped = false;
 
@@ -59,8 +58,7 @@ export class WatchedCollection {
 
   stop(): void {
     this.stopped = true;
-    this.controller?.abort();
-    this.controller = undefined;
+    this.current?.abort();
   }
 
   private unsubscribe(key: string, subscriber: WatchSubscriber): void {
@@ -103,14 +101,14 @@ export class WatchedCollection {
   private async connect(): Promise<void> {
     this.resourceVersion ??= await this.options.currentVersion();
     const attempt: { open: boolean; refused?: Error | null } = { open: false };
-    const controller = await new Watch(this.options.kubeConfig).watch(
+    const controller: AbortController = await new Watch(this.options.kubeConfig).watch(
       this.options.path,
       { ...this.options.selector, resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
       (phase: string, object: CustomObject & { code?: number }) => this.onEvent(phase, object),
       (error: Error | null) => {
         // client-node reports a refused watch (a 4xx/5xx answer) here, before `watch` returns.
         if (!attempt.open) attempt.refused = error;
-        else if (this.current === attempt) this.onEnded();
+        else if (this.current === controller) this.onEnded();
       },
     );
     if ('refused' in attempt) {
@@ -119,8 +117,7 @@ export class WatchedCollection {
       throw attempt.refused ?? new Error('the watch closed as it opened');
     }
     attempt.open = true;
-    this.current = attempt;
-    this.controller = controller;
+    this.current = controller;
     if (this.stopped) controller.abort(); // stopped while it opened
   }
 
