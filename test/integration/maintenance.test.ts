@@ -6,6 +6,7 @@ import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js'
 import {
   MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, windowScheduleId, type MaintenanceWindowRunResult,
 } from '../../src/workflows/messages.js';
+import { localActivityType } from '../../src/activities/readmodel/rebuild.js';
 import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
@@ -101,9 +102,16 @@ describe('maintenance windows', () => {
     ]);
     const runs = await harness.pool.query('SELECT status, trigger FROM maintenance_runs WHERE instance_id = $1', [instance.instanceId]);
     assert.deepEqual(runs.rows, [{ status: 'completed', trigger: 'schedule' }]);
+    // Each step projects what was recorded before it waits, so events recorded back to back go
+    // together: the window's opening, then the start and backup request, the backup's end with the
+    // upgrade's start, and the upgrade's end with the maintenance's (a local activity each).
+    const history = await instance.handle.fetchHistory();
+    const opened = history.events!.findIndex((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === maintenanceUpdate.name);
+    const projections = history.events!.slice(opened).filter((event) => localActivityType(event) === 'projectEventsLocally');
+    assert.equal(projections.length, 4, 'four projections for the eight events of a maintenance');
     // RECORD_MAINTENANCE_HISTORY=<name> records this instance's history, a window's maintenance
     // included, as a replay fixture for test/unit/replay.test.ts.
-    if (process.env.RECORD_MAINTENANCE_HISTORY) recordHistoryFixture('RECORD_MAINTENANCE_HISTORY', await instance.handle.fetchHistory());
+    recordHistoryFixture('RECORD_MAINTENANCE_HISTORY', history);
   });
 
   test("one window's run maintains every instance in it, once; another window's instance is left alone", async () => {

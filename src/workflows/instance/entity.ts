@@ -9,6 +9,7 @@ import { instancePatched } from './patches.js';
 const SEEN_REQUEST_IDS_KEPT = 1000;
 // Runs recorded before it waited for each projection before taking the next step on the cluster.
 const PROJECTION_ALONGSIDE_PATCH = 'projection-alongside-cluster-work';
+export const PROJECTION_BEFORE_EACH_STEP_PATCH = 'projection-before-each-step';
 
 /**
  * The instance inside its workflow: records events (stamped, folded by the domain reducer) and
@@ -70,6 +71,16 @@ export class InstanceEntity {
     // Not lost: the next flush() awaits it and throws its error.
     projecting.catch(() => undefined);
     this.projectingAhead.push(projecting);
+  }
+
+  /**
+   * Where a step records events and goes on without waiting on anything outside the workflow.
+   * Runs recorded before 'projection-before-each-step' projected here, one local activity per
+   * batch; now the next step that waits projects them with its own events, or the handler's
+   * flush() does.
+   */
+  async projectAheadInOlderRuns(): Promise<void> {
+    if (!instancePatched(PROJECTION_BEFORE_EACH_STEP_PATCH)) await this.projectAhead();
   }
 
   /** Sends every recorded event to the read model and waits until all of them are there. */

@@ -5,7 +5,7 @@ import {
 } from '../../domain/index.js';
 import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import { localSteps, type Proxies } from './activities.js';
-import type { InstanceEntity } from './entity.js';
+import { PROJECTION_BEFORE_EACH_STEP_PATCH, type InstanceEntity } from './entity.js';
 import type { Actor, Operations } from './operations.js';
 import { instancePatched } from './patches.js';
 
@@ -15,7 +15,7 @@ const SLOT_SIGNAL_PATCH = 'slot-release-by-signal';
 // lock while it delivers, and instances and the coordinator signalling each other at fleet scale
 // waited on each other's locks (BENCHMARKS.md). Now an activity sends it, still early.
 const SLOT_RELEASE_ACTIVITY_PATCH = 'slot-release-by-activity';
-// After the instance patch set's baseline, so asked on their own (see patchSet).
+// Came after the first generation's baseline, so asked on their own (see patchGenerations).
 const RETENTION_OF_FAILED_BACKUPS_PATCH = 'retention-deletes-superseded-failed-backups';
 const MAINTENANCE_BACKUP_RETENTION_PATCH = 'maintenance-backups-expire';
 
@@ -91,7 +91,9 @@ export class ScheduledWork {
       await this.pruneMaintenanceBackups(by);
       const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
       this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
-      // The cluster work is done: the next instance may start while this one is projected.
+      // The cluster work is done: the next instance may start while this one is projected, the
+      // projection and the hand-back running side by side.
+      if (instancePatched(PROJECTION_BEFORE_EACH_STEP_PATCH)) await this.entity.projectAhead();
       if (instancePatched(SLOT_SIGNAL_PATCH)) await this.handBackSlot();
       await this.entity.flush();
       return { runId, status: 'completed', detail: summary };
@@ -138,9 +140,11 @@ export class ScheduledWork {
   }
 
   private async deleteExpiredBackup(by: Actor, name: string, why: string): Promise<void> {
+    // Older runs projected everything before this point already: nothing is left to send.
+    await this.entity.projectAhead();
     await this.operations.deleteBackupObject(name, why);
     this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: name, cause: 'retention' } });
-    await this.entity.projectAhead();
+    await this.entity.projectAheadInOlderRuns();
   }
 
   /** Gives up a held or awaited slot, once. */

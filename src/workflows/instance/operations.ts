@@ -23,7 +23,7 @@ const ONE_ACTIVITY_PER_CLUSTER_STEP_PATCH = 'one-activity-per-cluster-step';
 // Instances from before windows had their own Schedules carry no window attribute: they take it
 // (and retire their own maintenance Schedule) at their next maintenance run or settings change;
 // an instance moving to another window takes the new one. Asked only then, so that no other run
-// records a marker (see patchSet).
+// records a marker (see patchGenerations).
 const WINDOW_SCHEDULES_PATCH = 'maintenance-window-schedules';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
@@ -110,7 +110,7 @@ export class Operations {
   async upgrade(envelope: Actor, kind: UpgradeKind, toVersion: string): Promise<Outcome> {
     const fromVersion = this.state.version ?? this.state.spec.version;
     this.entity.record({ type: 'UpgradeRequested', ...this.by(envelope), data: { kind, fromVersion, toVersion } });
-    await this.entity.projectAhead();
+    await this.entity.projectAheadInOlderRuns();
     let backupPath: string | undefined;
     if (kind === 'major') {
       const backup = await this.takeBackup(envelope, 'pre-upgrade');
@@ -136,9 +136,13 @@ export class Operations {
     if (outcome.status === 'completed') {
       const version = kind === 'security' ? fromVersion : outcome.version || toVersion;
       this.entity.record({ type: 'UpgradeCompleted', ...this.by(envelope), data: { kind, dbOpsName: name, version, ...(kind === 'security' ? { patchLevel: outcome.patchLevel } : {}) } });
-      await this.entity.projectAhead();
-      // Keep the claim in step with the cluster so the composition never rolls the version back.
-      if (kind !== 'security') await this.applyClaim(`record PostgreSQL ${version} (major ${majorOf(version)})`);
+      if (kind === 'security') {
+        await this.entity.projectAheadInOlderRuns();
+      } else {
+        await this.entity.projectAhead();
+        // Keep the claim in step with the cluster so the composition never rolls the version back.
+        await this.applyClaim(`record PostgreSQL ${version} (major ${majorOf(version)})`);
+      }
       return { ok: true };
     }
     this.entity.record({ type: 'UpgradeFailed', ...this.by(envelope), data: { kind, dbOpsName: name, stackgresReason: outcome.reason, message: outcome.message } });
@@ -229,11 +233,13 @@ export class Operations {
   async deprovision(envelope: Actor & { command: CommandOf<'deprovision'> }): Promise<void> {
     const { finalBackup } = envelope.command;
     this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
-    await this.entity.projectAhead();
+    await this.entity.projectAheadInOlderRuns();
     if (finalBackup) {
       const backup = await this.takeBackup(envelope, 'final');
       if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
     }
+    // Older runs projected everything before this point already: nothing is left to send.
+    await this.entity.projectAhead();
     const { namespace, instanceName } = instanceRef(this.state);
     await this.activities.quick.deleteClaim.executeWithOptions({ summary: `delete claim ${instanceName}` }, [{ namespace, name: instanceName }]);
     const { gone } = await this.activities.waits.waitForClaimGone.executeWithOptions(
@@ -296,7 +302,7 @@ export class Operations {
     const { status: _status, ...result } = outcome;
     if (purpose === 'final') this.entity.record({ type: 'FinalBackupTaken', ...this.by(envelope), data: { backupName: name, ...result } });
     else this.entity.record({ type: 'BackupCompleted', ...this.by(envelope), data: { backupName: name, purpose, ...result } });
-    await this.entity.projectAhead();
+    await this.entity.projectAheadInOlderRuns();
     return { ok: true, name };
   }
 

@@ -1,19 +1,29 @@
-import { patchSet } from '../patch-set.js';
+import { patchGenerations } from '../patch-set.js';
 
 /**
- * Every patch of the instance workflow up to one baseline: a run asks one (see patchSet). The last
- * two came with the baseline itself, so no recorded run holds the baseline without them.
+ * Every patch of the instance workflow, by generation: a run asks one baseline (see
+ * patchGenerations). The last two of the first generation came with its baseline, so no recorded
+ * run holds that baseline without them.
  */
-export const instancePatched = patchSet('instance-patches-2026-11', [
-  'instance-schedules',
-  'schedules-alongside-readiness',
-  'notifications',
-  'report-scheduled-work',
-  'slot-release-by-signal',
-  'slot-release-by-activity',
-  'projection-alongside-cluster-work',
-  'local-steps',
-  'one-activity-per-cluster-step',
-  'report-by-local-activity',
-  'phase-upsert-only-when-it-differs',
+export const instancePatched = patchGenerations([
+  {
+    baseline: 'instance-patches-2026-11',
+    ids: [
+      'instance-schedules',
+      'schedules-alongside-readiness',
+      'notifications',
+      'report-scheduled-work',
+      'slot-release-by-signal',
+      'slot-release-by-activity',
+      'projection-alongside-cluster-work',
+      'local-steps',
+      'one-activity-per-cluster-step',
+      'report-by-local-activity',
+      'phase-upsert-only-when-it-differs',
+    ],
+  },
+  {
+    baseline: 'instance-patches-2026-12',
+    ids: ['projection-before-each-step'],
+  },
 ] as const);
