@@ -178,7 +178,7 @@ describe('replay', () => {
     await instance.handle.result();
     const history = await instance.handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history);
-    // Each patch asked costs a marker and a visibility write: a new run asks only its baseline.
+    // Each patch asked costs a marker and a visibility write: a new run asks only the newest baseline.
     const patchMarkers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch') ?? [];
     const patchIds = patchMarkers.map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString()).id);
     assert.deepEqual(patchIds, ['instance-patches-2026-12'], 'one patch marker: the newest baseline, which answers every older patch');
