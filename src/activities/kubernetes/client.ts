@@ -9,7 +9,6 @@ import { createSharedWatches, type SharedWatches } from './shared-watches.js';
 // stack's file in development, a mounted service account in production.
 
 export interface KubeClients {
-  kubeConfig: KubeConfig;
   objects: KubernetesObjectApi;
   core: CoreV1Api;
   /** The open watches the waits share; stopped with the worker. */
@@ -18,7 +17,7 @@ export interface KubeClients {
 
 export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
   const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-  return { kubeConfig, objects, core: kubeConfig.makeApiClient(CoreV1Api), watches: createSharedWatches(kubeConfig, objects) };
+  return { objects, core: kubeConfig.makeApiClient(CoreV1Api), watches: createSharedWatches(kubeConfig, objects) };
 }
 
 type Credentials = Pick<https.AgentOptions, 'ca' | 'cert' | 'key' | 'pfx' | 'passphrase'>;

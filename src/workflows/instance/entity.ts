@@ -9,6 +9,7 @@ import { instancePatched } from './patches.js';
 const SEEN_REQUEST_IDS_KEPT = 1000;
 // Runs recorded before it waited for each projection before taking the next step on the cluster.
 const PROJECTION_ALONGSIDE_PATCH = 'projection-alongside-cluster-work';
+// Runs recorded before it projected after each step as well, even with no wait before the next.
 export const PROJECTION_BEFORE_EACH_STEP_PATCH = 'projection-before-each-step';
 
 /**
