@@ -61,3 +61,25 @@ test('the deadline answers with the last state seen; a cancelled activity stops 
   await assert.rejects(cancelled, /activity cancelled/);
   assert.equal(collection.subscribers.size, 0);
 });
+
+test('a first look (a create) goes once the watch is open, in place of the read; its failure ends the wait', async () => {
+  const collection = fakeCollection();
+  let reads = 0;
+  let creates = 0;
+  const read = () => (reads++, Promise.resolve(withPhase('running')));
+  const waiting = watchUntil({ collection, namespace: 'ns', name: 'x', read, first: () => (creates++, Promise.resolve(withPhase('created'))), test: until('done'), deadline: Date.now() + 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(creates, 0, 'a create before the watch is open could miss the changes that follow it');
+  collection.opened();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual({ creates, reads }, { creates: 1, reads: 0 }, "the create's answer is the first look: nothing read back");
+  collection.subscribers.forEach((subscriber) => subscriber.changed(withPhase('done')));
+  assert.deepEqual(await waiting, { done: true, value: 'done' });
+
+  const refused = fakeCollection();
+  refused.opened();
+  const conflict = watchUntil({ collection: refused, namespace: 'ns', name: 'x', read, first: () => Promise.reject(new Error('already exists for another operation')), test: until('done'), deadline: Date.now() + 5000 });
+  await assert.rejects(conflict, /already exists for another operation/);
+  assert.equal(refused.subscribers.size, 0);
+  assert.equal(reads, 0, 'a refused create is not retried as a read');
+});

@@ -70,13 +70,17 @@ export function createKubernetesActivities(clients: KubeClients) {
     }
   }
 
-  async function wait<T>(resource: Kind, namespace: string, name: string, deadline: number, test: (object: CustomObject | undefined) => T | undefined) {
+  type Test<T> = (object: CustomObject | undefined) => T | undefined;
+  type FirstLook = () => Promise<CustomObject | undefined>;
+
+  async function wait<T>(resource: Kind, namespace: string, name: string, deadline: number, test: Test<T>, first?: FirstLook) {
     const { signal, heartbeat } = activityContext();
     return watchUntil({
       collection: clients.watches.forObject(resource, namespace, name),
       namespace,
       name,
       read: () => readOrUndefined(clients, header(resource, namespace, name)),
+      ...(first ? { first } : {}),
       test,
       deadline,
       heartbeat,
@@ -84,20 +88,24 @@ export function createKubernetesActivities(clients: KubeClients) {
     });
   }
 
-  /** Creates an object, or adopts the one a previous attempt of this same operation created. */
-  async function createOnce(object: CustomObject, operationId: string): Promise<void> {
+  /**
+   * Creates an object, or adopts the one a previous attempt of this same operation created;
+   * returns it as the API server answered.
+   */
+  async function createOnce(object: CustomObject, operationId: string): Promise<CustomObject> {
     try {
-      await clients.objects.create(object, undefined, undefined, 'claimflow');
+      return await clients.objects.create(object, undefined, undefined, 'claimflow');
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
       const existing = await readOrUndefined(clients, object);
       const owner = existing?.metadata?.labels?.[LABELS.operation];
-      if (owner !== object.metadata?.labels?.[LABELS.operation]) {
+      if (!existing || owner !== object.metadata?.labels?.[LABELS.operation]) {
         throw ApplicationFailure.nonRetryable(
           `${object.kind} ${object.metadata?.name} already exists for another operation (${owner ?? 'unknown'}), not ${operationId}`,
           'ObjectNameConflict',
         );
       }
+      return existing;
     }
   }
 
@@ -113,13 +121,13 @@ export function createKubernetesActivities(clients: KubeClients) {
     await createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
   }
 
-  async function waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline): Promise<OperationOutcome> {
+  async function waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline, first?: FirstLook): Promise<OperationOutcome> {
     const result = await wait(SGDBOPS, input.namespace, input.name, input.deadline, (dbops) => {
       if (isTrue(dbops, 'Completed')) return { status: 'completed' as const };
       const failed = conditionOf(dbops, 'Failed');
       if (failed?.status === 'True') return { status: 'failed' as const, reason: failed.reason ?? 'OperationFailed', message: failed.message ?? 'the operation failed' };
       return undefined;
-    });
+    }, first);
     if (!result.done) {
       return { status: 'failed', reason: 'OperationTimedOut', message: `SGDbOps ${input.name} did not finish before claimflow's deadline` };
     }
@@ -134,14 +142,14 @@ export function createKubernetesActivities(clients: KubeClients) {
     await createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
   }
 
-  async function waitForBackup(input: { namespace: string; name: string } & Deadline): Promise<BackupOutcome> {
+  async function waitForBackup(input: { namespace: string; name: string } & Deadline, first?: FirstLook): Promise<BackupOutcome> {
     type Process = { status?: string; failure?: string; timing?: { end?: string; stored?: string } };
     type Info = { size?: { uncompressed?: number; compressed?: number }; postgresVersion?: string };
     const result = await wait(SGBACKUP, input.namespace, input.name, input.deadline, (backup) => {
       const process = backup?.status?.process as Process | undefined;
       if (process?.status === 'Completed' || process?.status === 'Failed') return { backup: backup!, process };
       return undefined;
-    });
+    }, first);
     if (!result.done) return { status: 'failed', reason: 'BackupTimedOut', message: `SGBackup ${input.name} did not finish before claimflow's deadline` };
     const { backup, process } = result.value;
     if (process.status === 'Failed') return { status: 'failed', reason: 'BackupFailed', message: process.failure ?? 'the backup failed' };
@@ -181,24 +189,26 @@ export function createKubernetesActivities(clients: KubeClients) {
     },
 
     createDbOps,
-    waitForDbOps,
+    waitForDbOps: (input: Parameters<typeof waitForDbOps>[0]) => waitForDbOps(input),
 
     /**
      * Creates the SGDbOps (or adopts this operation's) and waits for it to finish: one activity
      * where two cost the server a task and three events more (a retry adopts and waits again).
+     * The create comes once the watch is open, and its answer is the first look: no read back.
      */
     async runDbOps(input: CreateDbOpsInput & Deadline): Promise<OperationOutcome> {
-      await createDbOps(input);
-      return waitForDbOps({ namespace: input.ref.namespace, name: input.name, cluster: input.cluster, deadline: input.deadline });
+      const dbops = buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout);
+      const where = { namespace: input.ref.namespace, name: input.name, cluster: input.cluster, deadline: input.deadline };
+      return waitForDbOps(where, () => createOnce(dbops, input.operationId));
     },
 
     createBackup,
-    waitForBackup,
+    waitForBackup: (input: Parameters<typeof waitForBackup>[0]) => waitForBackup(input),
 
     /** Creates the SGBackup (or adopts this operation's) and waits for it to finish, as runDbOps. */
     async runBackup(input: CreateBackupInput & Deadline): Promise<BackupOutcome> {
-      await createBackup(input);
-      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline });
+      const backup = buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle);
+      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline }, () => createOnce(backup, input.operationId));
     },
 
     async deleteBackup(input: { namespace: string; name: string }): Promise<void> {

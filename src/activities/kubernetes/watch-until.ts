@@ -12,6 +12,11 @@ export interface WatchUntilOptions<T> {
   name: string;
   /** Reads the object now (undefined when it does not exist); used once the watch is open. */
   read: () => Promise<CustomObject | undefined>;
+  /**
+   * The first look, in place of a read, once the watch is open: a create, whose answer is the
+   * object's state, so that nothing needs reading back. Its failure ends the wait with that error.
+   */
+  first?: () => Promise<CustomObject | undefined>;
   /** Returns a value when the wait is over, undefined to keep waiting. */
   test: (object: CustomObject | undefined) => T | undefined;
   deadline: number;
@@ -23,7 +28,7 @@ export interface WatchUntilOptions<T> {
 export type WatchResult<T> = { done: true; value: T } | { done: false; last: CustomObject | undefined };
 
 export function watchUntil<T>(options: WatchUntilOptions<T>): Promise<WatchResult<T>> {
-  const { collection, namespace, name, read, test, deadline, signal, heartbeat } = options;
+  const { collection, namespace, name, read, first, test, deadline, signal, heartbeat } = options;
   return new Promise((resolve, reject) => {
     let finished = false;
     let last: CustomObject | undefined;
@@ -46,6 +51,14 @@ export function watchUntil<T>(options: WatchUntilOptions<T>): Promise<WatchResul
       if (value !== undefined) finish(() => resolve({ done: true, value }));
     };
     const onAbort = () => finish(() => reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted')));
+    const lookFirst = async (): Promise<void> => {
+      if (!first) return readNow();
+      try {
+        observe(await first());
+      } catch (error) {
+        finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+      }
+    };
     const readNow = async (): Promise<void> => {
       if (finished) return;
       try {
@@ -67,7 +80,7 @@ export function watchUntil<T>(options: WatchUntilOptions<T>): Promise<WatchResul
       trouble: (message) => heartbeat?.(message),
     });
     unsubscribe = subscription.unsubscribe;
-    // Read once the watch is open, so no change can fall between the read and the watch.
-    subscription.open.then(() => (finished ? undefined : readNow())).catch(() => undefined); // rejects only once stopped
+    // Look once the watch is open, so no change can fall between the look and the watch.
+    subscription.open.then(() => (finished ? undefined : lookFirst())).catch(() => undefined); // rejects only once stopped
   });
 }
