@@ -104,12 +104,15 @@ async function breakdown(client: Client, workflowId: string, claimReadyAt: numbe
     return e ? time(e) : NaN;
   };
   const waitDone = completedAt('waitForClaimReady');
+  // Since the schedules-by-local-activity patch the Schedules are upserted inside the workflow
+  // task that waits for the claim: no activity of their own to time.
   const schedulesDone = completedAt('upsertInstanceSchedules');
-  const readyForUs = Math.max(waitDone, schedulesDone);
+  const schedulesByActivity = !Number.isNaN(schedulesDone);
+  const readyForUs = schedulesByActivity ? Math.max(waitDone, schedulesDone) : waitDone;
   const steps = {
     'claim Ready -> wait activity completed': waitDone - claimReadyAt,
     // The schedules are made while the claim comes up: Ready waits for them only if they finish later.
-    'schedules done before the claim was Ready (ms ahead)': waitDone - schedulesDone,
+    ...(schedulesByActivity ? { 'schedules done before the claim was Ready (ms ahead)': waitDone - schedulesDone } : {}),
   };
   // Since the local-steps patch the projection runs as a local activity inside the workflow task
   // that saw the wait complete: no started event of its own to split at.

@@ -181,7 +181,7 @@ describe('replay', () => {
     // Each patch asked costs a marker and a visibility write: a new run asks only the newest baseline.
     const patchMarkers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch') ?? [];
     const patchIds = patchMarkers.map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString()).id);
-    assert.deepEqual(patchIds, ['instance-patches-2026-12'], 'one patch marker: the newest baseline, which answers every older patch');
+    assert.deepEqual(patchIds, ['instance-patches-2026-12-06'], 'one patch marker: the newest baseline, which answers every older patch');
     // The phase the API set at start is not upserted again; later phases are.
     const phases = history.events?.flatMap((event) => {
       const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.ClaimflowPhase;

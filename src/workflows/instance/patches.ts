@@ -26,4 +26,8 @@ export const instancePatched = patchGenerations([
     baseline: 'instance-patches-2026-12',
     ids: ['projection-before-each-step'],
   },
+  {
+    baseline: 'instance-patches-2026-12-06',
+    ids: ['schedules-by-local-activity'],
+  },
 ] as const);
