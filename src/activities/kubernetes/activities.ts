@@ -189,6 +189,7 @@ export function createKubernetesActivities(clients: KubeClients) {
     },
 
     createDbOps,
+    // As activities the waits take their input only: the first look is runDbOps' and runBackup's.
     waitForDbOps: (input: Parameters<typeof waitForDbOps>[0]) => waitForDbOps(input),
 
     /**
