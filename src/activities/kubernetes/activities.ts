@@ -117,9 +117,9 @@ export function createKubernetesActivities(clients: KubeClients) {
     return { host: field('host'), port: Number(field('port') || 5432), database: field('database'), user: field('username'), secretName };
   }
 
-  async function createDbOps(input: CreateDbOpsInput): Promise<void> {
-    await createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
-  }
+  /** This operation's SGDbOps, created or adopted, as the API server answered. */
+  const createDbOpsObject = (input: CreateDbOpsInput): Promise<CustomObject> =>
+    createOnce(buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout), input.operationId);
 
   async function waitForDbOps(input: { namespace: string; name: string; cluster: string } & Deadline, first?: FirstLook): Promise<OperationOutcome> {
     const result = await wait(SGDBOPS, input.namespace, input.name, input.deadline, (dbops) => {
@@ -138,9 +138,9 @@ export function createKubernetesActivities(clients: KubeClients) {
     return { status: 'completed', version: spec?.postgres?.version ?? '', patchLevel: security?.patchLevel ?? 0 };
   }
 
-  async function createBackup(input: CreateBackupInput): Promise<void> {
-    await createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
-  }
+  /** This operation's SGBackup, created or adopted, as the API server answered. */
+  const createBackupObject = (input: CreateBackupInput): Promise<CustomObject> =>
+    createOnce(buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle), input.operationId);
 
   async function waitForBackup(input: { namespace: string; name: string } & Deadline, first?: FirstLook): Promise<BackupOutcome> {
     type Process = { status?: string; failure?: string; timing?: { end?: string; stored?: string } };
@@ -188,8 +188,11 @@ export function createKubernetesActivities(clients: KubeClients) {
       return { pendingRestart: result.done };
     },
 
-    createDbOps,
-    // As activities the waits take their input only: the first look is runDbOps' and runBackup's.
+    // As activities, the creates answer nothing (the object stays out of the history) and the waits
+    // take their input only: the first look is runDbOps' and runBackup's.
+    async createDbOps(input: CreateDbOpsInput): Promise<void> {
+      await createDbOpsObject(input);
+    },
     waitForDbOps: (input: Parameters<typeof waitForDbOps>[0]) => waitForDbOps(input),
 
     /**
@@ -198,18 +201,18 @@ export function createKubernetesActivities(clients: KubeClients) {
      * The create comes once the watch is open, and its answer is the first look: no read back.
      */
     async runDbOps(input: CreateDbOpsInput & Deadline): Promise<OperationOutcome> {
-      const dbops = buildDbOps(input.ref, input.name, input.cluster, input.spec, input.operationId, input.timeout);
       const where = { namespace: input.ref.namespace, name: input.name, cluster: input.cluster, deadline: input.deadline };
-      return waitForDbOps(where, () => createOnce(dbops, input.operationId));
+      return waitForDbOps(where, () => createDbOpsObject(input));
     },
 
-    createBackup,
+    async createBackup(input: CreateBackupInput): Promise<void> {
+      await createBackupObject(input);
+    },
     waitForBackup: (input: Parameters<typeof waitForBackup>[0]) => waitForBackup(input),
 
     /** Creates the SGBackup (or adopts this operation's) and waits for it to finish, as runDbOps. */
     async runBackup(input: CreateBackupInput & Deadline): Promise<BackupOutcome> {
-      const backup = buildBackup(input.ref, input.name, input.cluster, input.operationId, input.managedLifecycle);
-      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline }, () => createOnce(backup, input.operationId));
+      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline }, () => createBackupObject(input));
     },
 
     async deleteBackup(input: { namespace: string; name: string }): Promise<void> {
