@@ -3,8 +3,9 @@
 // throwaway stack the test harness starts (free ports, temp dir, own database), so both run the
 // same code path.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,26 +107,62 @@ export async function testStackConfig(toolchainBin: string, rootDir: string = re
 }
 
 /**
- * Ports the kernel considers free right now. All listeners are held open until every port is
- * known, so the same port is never handed out twice within one call.
+ * Ports free right now, chosen below the kernel's ephemeral range. Whatever asks the kernel for
+ * any free port (the Temporal dev server for its metrics and internal ports, every outgoing
+ * connection) gets one from that range, so it cannot take a port chosen here between this check
+ * and the bind of the server it is for (one bench lost its etcd to the dev server's metrics port
+ * that way). All listeners are held open until every port is known, so one call never hands out
+ * the same port twice.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () =>
-      new Promise<Server>((ok, fail) => {
-        const server = createServer();
-        server.once('error', fail);
-        server.listen(0, '127.0.0.1', () => ok(server));
-      }),
-    ),
-  );
-  const ports = servers.map((s) => {
-    const address = s.address();
-    if (address === null || typeof address === 'string') throw new Error('unexpected listener address');
-    return address.port;
+  const below = ephemeralPortsFrom();
+  const held: Server[] = [];
+  try {
+    while (held.length < count) {
+      const server = await listening(LOWEST_CHOSEN_PORT + Math.floor(Math.random() * (below - LOWEST_CHOSEN_PORT)));
+      if (server) held.push(server);
+    }
+    return held.map((server) => (server.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(held.map((server) => new Promise<void>((closed) => server.close(() => closed()))));
+  }
+}
+
+/** Above the fixed ports of `npm run up` and of the machine's own services. */
+const LOWEST_CHOSEN_PORT = 14_000;
+
+/** A free port p with p + 1 free as well (a worker serves /metrics on p and the SDK's exporter on p + 1). */
+export async function freePortPair(): Promise<number> {
+  for (;;) {
+    const [port] = await freePorts(1);
+    if (await portIsFree(port! + 1)) return port!;
+  }
+}
+
+async function portIsFree(port: number): Promise<boolean> {
+  const server = await listening(port);
+  if (!server) return false;
+  await new Promise<void>((closed) => server.close(() => closed()));
+  return true;
+}
+
+function listening(port: number): Promise<Server | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
-  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
-  return ports;
+}
+
+/** The first port of the kernel's ephemeral range (IANA's dynamic range where /proc does not say). */
+function ephemeralPortsFrom(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low && low > LOWEST_CHOSEN_PORT + 1_000) return low;
+  } catch {
+    // not Linux
+  }
+  return 49_152;
 }
 
 // ---- derived paths and addresses (one place, so messages, env and the table agree) ----

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
+import { freePortPair } from '../../stack/config.js';
 import { annotateClaim, get } from '../support/kube.js';
 import { eventually, send, startHarness, startInstance, waitForState, type Harness } from '../support/lifecycle.js';
 import { spawnWorker, stopWorkers } from '../support/worker-process.js';
@@ -17,18 +17,6 @@ after(async () => {
   stopWorkers(workers);
   await harness.stop();
 });
-
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
-    if (port < 65000) return port; // the SDK exporter takes port + 1
-  }
-}
 
 const sample = (text: string, series: string): number => {
   const line = text.split('\n').find((candidate) => candidate.startsWith(series));

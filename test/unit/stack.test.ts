@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { localStackConfig, paths, type StackConfig } from '../../stack/config.js';
+import { freePortPair, freePorts, localStackConfig, paths, type StackConfig } from '../../stack/config.js';
 import { stopProcess } from '../../stack/processes.js';
 import { ensureRunning, type Supervised } from '../../stack/supervise.js';
 import { temporalComponent } from '../../stack/temporal.js';
@@ -35,6 +35,17 @@ describe('the local Temporal server and its task queue partitions', () => {
     writeFileSync(temporalDb, '');
     assert.deepEqual(partitionValues(), []);
     assert.equal(existsSync(temporalPartitionsMarker), false);
+  });
+});
+
+describe('the ports a throwaway stack takes', () => {
+  test('are distinct and below the range the kernel hands out, where the dev server picks its own', async () => {
+    const ephemeralFrom = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    const ports = await freePorts(20);
+    assert.equal(new Set(ports).size, 20);
+    for (const port of ports) assert.ok(port >= 14_000 && port < ephemeralFrom, `${port}`);
+    const pair = await freePortPair();
+    assert.ok(pair + 1 < ephemeralFrom);
   });
 });
 
