@@ -38,4 +38,4 @@ COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 USER 1000:1000
 EXPOSE 3000
 # node itself is PID 1 (no tsx wrapper process): it receives SIGTERM and shuts down gracefully.
-CMD ["node", "--import", "tsx", "worker.ts"]
+CMD ["node", "--import", "tsx", "--import", "./src/worker/workflow-threads-preload.mjs", "worker.ts"]

@@ -4,6 +4,7 @@ import { createMetrics } from './src/observability/metrics.js';
 import { serveMetrics } from './src/observability/metrics-server.js';
 import { createTracing } from './src/observability/tracing.js';
 import { createClaimflowWorker } from './src/worker/create-worker.js';
+import { workflowStackTraces } from './src/worker/workflow-threads.js';
 
 // The claimflow worker process. SIGTERM/SIGINT start a graceful shutdown (the SDK's default
 // shutdown signals): no new tasks are taken, running activities get WORKER_SHUTDOWN_GRACE_MS to
@@ -19,7 +20,7 @@ const worker = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { t
 const server = metricsOn
   ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
   : undefined;
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, workflowStackTraces: workflowStackTraces(env), metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
 try {
   await worker.run();
 } finally {

@@ -1,4 +1,5 @@
-// The worker process the benches measure (run as `node --import tsx bench/worker.ts`).
+// The worker process the benches measure (run with the worker's node flags: `node --import tsx --import
+// src/worker/workflow-threads-preload.mjs bench/worker.ts`, both modes).
 //
 //   BENCH_WORKER_MODE=claimflow   the real worker, set up as worker.ts sets it up (the SDK's
 //                                 Prometheus exporter, claimflow's metrics and /metrics server,
@@ -23,6 +24,7 @@ import { createMetrics } from '../src/observability/metrics.js';
 import { serveMetrics } from '../src/observability/metrics-server.js';
 import { createTracing } from '../src/observability/tracing.js';
 import { createClaimflowWorker } from '../src/worker/create-worker.js';
+import { workflowStackTraces } from '../src/worker/workflow-threads.js';
 
 let profiling: Session | undefined;
 let profiles = 0;
@@ -93,7 +95,7 @@ if (mode === 'noop') {
   };
   server = metricsOn ? await serveMetrics({ registry: metrics.registry, host: '127.0.0.1', port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` }) : undefined;
 }
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', mode, taskQueue: env.TEMPORAL_TASK_QUEUE, overrides, metrics: metricsOn ? env.WORKER_METRICS_PORT : 'off' }));
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', mode, taskQueue: env.TEMPORAL_TASK_QUEUE, overrides, workflowStackTraces: workflowStackTraces(env), metrics: metricsOn ? env.WORKER_METRICS_PORT : 'off' }));
 try {
   await worker.run();
 } finally {

@@ -8,6 +8,7 @@ import { apiUrl, databaseUrl, paths, temporalAddress, type StackConfig } from '.
 import { logContainsSinceStart } from './processes.js';
 import type { Supervised } from './supervise.js';
 import { cleanEnv } from './util.js';
+import { WORKER_NODE_FLAGS } from '../src/worker/workflow-threads.js';
 
 export type NodeServiceName = 'simulator' | 'worker' | 'api';
 
@@ -59,8 +60,10 @@ export function nodeServiceComponent(config: StackConfig, name: NodeServiceName)
     ports: name === 'api' ? [{ port: config.ports.api, label: 'claimflow API' }] : [],
     spec: () => ({
       name,
-      command: join(config.rootDir, 'node_modules', '.bin', 'tsx'),
-      args: [entryPath(config, name)],
+      // The worker as every deployment starts it (its preload tunes the SDK's workflow threads).
+      ...(name === 'worker'
+        ? { command: process.execPath, args: [...WORKER_NODE_FLAGS, entryPath(config, name)] }
+        : { command: join(config.rootDir, 'node_modules', '.bin', 'tsx'), args: [entryPath(config, name)] }),
       env: cleanEnv({ ...serviceEnv(config), ...extra }),
       cwd: config.rootDir,
     }),

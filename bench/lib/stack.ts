@@ -4,15 +4,15 @@
 // their CPU and memory can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, fstatSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { apiUrl, databaseUrl, paths, type SimulatorDelays } from '../../stack/config.js';
+import { apiUrl, databaseUrl, freePortPair, paths, type SimulatorDelays } from '../../stack/config.js';
 import { repoRoot, resolveToolchain, startStack, stopStack, testStackConfig, type StackConfig } from '../../stack/index.js';
 import { logContainsSince, readProcess } from '../../stack/processes.js';
 import { RUN_MARKER, startReaper } from '../../stack/reaper.js';
 import { logTail } from '../../stack/util.js';
 import { bundleClaimflowWorkflows } from '../../src/worker/create-worker.js';
+import { WORKFLOW_THREADS_PRELOAD } from '../../src/worker/workflow-threads.js';
 import { breakBench, interrupted, onCleanup, sleep } from './cleanup.js';
 
 /** Where the stack's logs are kept after teardown (the state dir goes away). */
@@ -143,7 +143,7 @@ export interface SpawnOptions {
   script: string;
   args?: string[];
   env: Record<string, string>;
-  /** Extra node flags, e.g. --cpu-prof. */
+  /** Extra node flags, after tsx's --import: e.g. --cpu-prof, a preload. */
   nodeFlags?: string[];
   /** Wait until the log contains this line (or the process dies, or timeoutMs passes). */
   readyLine?: string;
@@ -163,7 +163,7 @@ export async function spawnService(stack: BenchStack, options: SpawnOptions): Pr
   const fd = openSync(logFile, 'a');
   // A second process of the same name appends to the same log: only its own lines say it is ready.
   const ownLinesFrom = fstatSync(fd).size;
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', join(repoRoot, options.script), ...(options.args ?? [])], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...(options.nodeFlags ?? []), join(repoRoot, options.script), ...(options.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, ...stack.env, ...options.env },
     stdio: ['ignore', options.pipeStdout ? 'pipe' : fd, fd],
@@ -216,36 +216,6 @@ export interface WorkerOptions {
   name?: string;
 }
 
-/**
- * A port p with p + 1 free as well (the worker serves /metrics on p and the SDK's exporter on
- * p + 1), below the kernel's ephemeral range: a port from that range can be taken as the source
- * port of any outgoing connection between this check and the worker's bind, and a fleet bench
- * makes thousands of them (one such run lost its worker to "Address already in use").
- */
-async function freePortPair(): Promise<number> {
-  const listen = (p: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(p, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  const below = ephemeralPortsFrom();
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * (below - 10_002));
-    if ((await listen(port)) && (await listen(port + 1))) return port;
-  }
-}
-
-function ephemeralPortsFrom(): number {
-  try {
-    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low && low > 12_000) return low;
-  } catch {
-    // not Linux: IANA's dynamic range
-  }
-  return 49_152;
-}
-
 export async function startWorker(stack: BenchStack, options: WorkerOptions): Promise<Service> {
   const bundle = await stack.workflowBundle();
   const metricsPort = await freePortPair();
@@ -261,7 +231,8 @@ export async function startWorker(stack: BenchStack, options: WorkerOptions): Pr
       LOG_LEVEL: 'warn',
       ...options.env,
     },
-    ...(options.nodeFlags ? { nodeFlags: options.nodeFlags } : {}),
+    // Both modes run as the worker is deployed: its preload tunes the SDK's workflow threads.
+    nodeFlags: ['--import', WORKFLOW_THREADS_PRELOAD, ...(options.nodeFlags ?? [])],
     readyLine: 'worker running',
   });
 }

@@ -18,6 +18,12 @@ const Env = z.object({
   WORKER_SCHEDULED_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
+  /**
+   * `on`: the workflow threads record a stack trace per promise for the stack trace query (the
+   * Temporal UI's "Stack Trace" tab), at a sixth of a provisioning's worker CPU. Takes effect only
+   * with the worker's preload (src/worker/workflow-threads-preload.mjs); without it they are always on.
+   */
+  WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
   MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
   /** The worker's /metrics (0: off). The SDK's own exporter listens on the next port, loopback only. */

@@ -19,6 +19,7 @@ import { CLAIM_CRD_PATH, ROOT, XRD_PATH, renderClaimCrd } from '../../scripts/ge
 import { COMPOSITION, OBJECT_STORAGE, renderCluster } from '../../simulator/claims.js';
 import type { Claim } from '../../simulator/types.js';
 import { SIZES } from '../../src/domain/sizes.js';
+import { WORKFLOW_THREADS_PRELOAD } from '../../src/worker/workflow-threads.js';
 import { testEnv, uniqueName } from '../support/env.js';
 
 const file = (...parts: string[]) => join(ROOT, ...parts);
@@ -290,6 +291,19 @@ describe('deploy/kubernetes', () => {
     }
     assert.equal(ofKind(production, 'PodDisruptionBudget').length, 2);
     assert.equal(ofKind(production, 'Secret').length, 0, 'production: the database Secret comes from the cluster, not from git');
+  });
+
+  test('every deployment starts the worker alike: node, tsx, then the preload of its workflow threads', async () => {
+    const expected = ['node', '--import', 'tsx', '--import', `./${relative(ROOT, WORKFLOW_THREADS_PRELOAD)}`, 'worker.ts'];
+    const cmd = /^CMD (\[.*\])$/m.exec(read('Dockerfile'))?.[1];
+    assert.ok(cmd, 'the Dockerfile has no CMD in exec form');
+    const commands: Record<string, string[]> = {
+      Dockerfile: JSON.parse(cmd) as string[],
+      'docker-compose.yml': compose().services.worker.command,
+      'package.json (npm run worker)': (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.worker!.split(' '),
+    };
+    for (const overlay of OVERLAYS) commands[`overlays/${overlay}`] = named(await render(overlay), 'Deployment', 'claimflow-worker').spec.template.spec.containers[0].command;
+    for (const [where, command] of Object.entries(commands)) assert.deepEqual(command, expected, where);
   });
 
   test('the ConfigMap sets every variable the worker and the API read (but the Secret and kubeconfig ones)', async () => {

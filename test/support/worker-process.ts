@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { WORKER_NODE_FLAGS } from '../../src/worker/workflow-threads.js';
 import { workerEnv } from './lifecycle.js';
 
-/** Starts `tsx worker.ts` as its own process group and resolves once it says it is running. */
+/**
+ * Starts worker.ts as every deployment does (node with the worker's flags) in its own process
+ * group, and resolves once it says it is running.
+ */
 export async function spawnWorker(taskQueue: string, extraEnv: Record<string, string> = {}): Promise<ChildProcess> {
   const env = Object.fromEntries(Object.entries(workerEnv(taskQueue)).map(([key, value]) => [key, String(value)]));
-  const worker = spawn('node_modules/.bin/tsx', ['worker.ts'], {
+  const worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, 'worker.ts'], {
     env: { ...process.env, ...env, ...extraEnv },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { promisify } from 'node:util';
+import { WORKER_NODE_FLAGS, workflowStackTraces } from '../../src/worker/workflow-threads.js';
+
+// The worker's preload, in a thread started as the SDK starts its workflow threads (from a file):
+// it must keep finding the SDK's hook point, or an upgrade would quietly bring back the stack
+// trace per promise.
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'claimflow-threads-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Whether the SDK's promise hook gets installed in a thread of a process started with the worker's flags. */
+async function promiseHookInstalledInThread(setting: 'on' | 'off'): Promise<boolean> {
+  const vmShared = createRequire(import.meta.url).resolve('@temporalio/worker/lib/workflow/vm-shared.js');
+  const thread = join(dir, 'thread.cjs');
+  writeFileSync(thread, [
+    `const { globalHandlers } = require(${JSON.stringify(vmShared)});`,
+    'globalHandlers.install();',
+    "require('node:worker_threads').parentPort.postMessage(globalHandlers.promiseHookInstalled);",
+  ].join('\n'));
+  const main = `new (require('node:worker_threads').Worker)(${JSON.stringify(thread)}).on('message', (installed) => console.log(installed));`;
+  const { stdout } = await run(process.execPath, [...WORKER_NODE_FLAGS, '-e', main], { env: { ...process.env, WORKER_WORKFLOW_STACK_TRACES: setting } });
+  return JSON.parse(stdout.trim()) as boolean;
+}
+
+test('a workflow thread of the worker installs no stack trace hook, unless WORKER_WORKFLOW_STACK_TRACES=on', async () => {
+  assert.equal(await promiseHookInstalledInThread('off'), false);
+  assert.equal(await promiseHookInstalledInThread('on'), true);
+});
+
+test('the worker says what its threads do: off only when the preload is there and the setting is off', () => {
+  assert.equal(workflowStackTraces({ WORKER_WORKFLOW_STACK_TRACES: 'off' }, WORKER_NODE_FLAGS), 'off');
+  assert.equal(workflowStackTraces({ WORKER_WORKFLOW_STACK_TRACES: 'on' }, WORKER_NODE_FLAGS), 'on');
+  assert.equal(workflowStackTraces({ WORKER_WORKFLOW_STACK_TRACES: 'off' }, ['--import', 'tsx']), 'on');
+});
