@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { freePortPair } from '../../stack/config.js';
 import { annotateClaim, get } from '../support/kube.js';
-import { eventually, send, startHarness, startInstance, waitForState, type Harness } from '../support/lifecycle.js';
-import { spawnWorker, stopWorkers } from '../support/worker-process.js';
+import { eventually, send, startInstance, waitForState } from '../support/lifecycle.js';
+import { workerProcessHarness } from '../support/worker-process.js';
 
 // The worker's /metrics after a small lifecycle: claimflow's series and the Temporal SDK's.
 
-let harness: Harness;
-const workers: ChildProcess[] = [];
-before(async () => {
-  harness = await startHarness({ inProcessWorker: false });
-});
-after(async () => {
-  stopWorkers(workers);
-  await harness.stop();
-});
+const processes = workerProcessHarness();
 
 const sample = (text: string, series: string): number => {
   const line = text.split('\n').find((candidate) => candidate.startsWith(series));
@@ -25,8 +16,8 @@ const sample = (text: string, series: string): number => {
 
 test('the worker exposes operations, durations, projection lag, reaction time and SDK metrics', async () => {
   const port = await freePortPair();
-  workers.push(await spawnWorker(harness.taskQueue, { WORKER_METRICS_PORT: String(port) }));
-  const instance = await startInstance(harness);
+  await processes.spawn({ WORKER_METRICS_PORT: String(port) });
+  const instance = await startInstance(processes.harness());
   await eventually('the claim', async () => ((await get('postgresqlinstances', instance.namespace, instance.name)) ? true : undefined));
   await annotateClaim(instance.namespace, instance.name, { 'fail-ops': 'restart' });
   await waitForState(instance, 'Ready', (state) => state.phase === 'ready' && !state.runningOperation);

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, test } from 'node:test';
-import { readyAndIdle, send, startHarness, startInstance, waitForState, type Harness } from '../support/lifecycle.js';
-import { spawnWorker, stopWorkers } from '../support/worker-process.js';
+import { test } from 'node:test';
+import { readyAndIdle, send, startInstance, waitForState } from '../support/lifecycle.js';
+import { stopWorkers, workerProcessHarness } from '../support/worker-process.js';
 
 // The worker as a process, started as every deployment starts it: its workflow threads leave out
 // the SDK's stack trace per promise unless WORKER_WORKFLOW_STACK_TRACES=on
 // (src/worker/workflow-threads-preload.mjs), and nothing else changes.
 
-let harness: Harness;
-const workers: ChildProcess[] = [];
-before(async () => {
-  harness = await startHarness({ inProcessWorker: false });
-});
-after(async () => {
-  stopWorkers(workers);
-  await harness.stop();
-});
+const processes = workerProcessHarness();
 
 test('its workflow threads record no stack trace per promise unless asked; instances, Updates and queries work either way', async () => {
-  const worker = await spawnWorker(harness.taskQueue);
-  workers.push(worker);
-  const instance = await startInstance(harness);
+  const worker = await processes.spawn();
+  const instance = await startInstance(processes.harness());
   await waitForState(instance, 'Ready', readyAndIdle);
   // An Update runs in the SDK's AsyncLocalStorage, which rests on promise hooks of its own.
   assert.equal((await send(instance, { kind: 'restart' })).duplicate, false);
@@ -31,7 +21,7 @@ test('its workflow threads record no stack trace per promise unless asked; insta
 
   stopWorkers([worker]);
   await once(worker, 'exit');
-  workers.push(await spawnWorker(harness.taskQueue, { WORKER_WORKFLOW_STACK_TRACES: 'on' }));
+  await processes.spawn({ WORKER_WORKFLOW_STACK_TRACES: 'on' });
   // The new worker replays the instance's history to answer.
   assert.match(await instance.handle.query<string>('__stack_trace'), /instanceWorkflow/);
 });
