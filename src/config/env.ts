@@ -20,7 +20,7 @@ const Env = z.object({
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   /**
    * `on`: the workflow threads record a stack trace per promise for the stack trace query (the
-   * Temporal UI's "Stack Trace" tab), at a sixth of a provisioning's worker CPU. Takes effect only
+   * Temporal UI's "Stack Trace" tab), at an eighth of the worker's CPU in a provisioning. Takes effect only
    * with the worker's preload (src/worker/workflow-threads-preload.mjs); without it they are always on.
    */
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
