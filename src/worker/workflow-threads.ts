@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // How node starts the worker, one place for every start command that is code (the local stack,
@@ -12,6 +13,6 @@ export const WORKER_NODE_FLAGS = ['--import', 'tsx', '--import', WORKFLOW_THREAD
 
 /** Whether the workflow threads of a worker started with these flags and this setting record a stack trace per promise. */
 export function workflowStackTraces(env: { WORKER_WORKFLOW_STACK_TRACES: 'on' | 'off' }, execArgv: string[] = process.execArgv): 'on' | 'off' {
-  const preloaded = execArgv.some((arg) => arg.endsWith('workflow-threads-preload.mjs'));
+  const preloaded = execArgv.some((arg) => arg.endsWith(basename(WORKFLOW_THREADS_PRELOAD)));
   return preloaded && env.WORKER_WORKFLOW_STACK_TRACES === 'off' ? 'off' : 'on';
 }
