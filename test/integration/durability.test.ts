@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
+import { localActivityType, rebuildReadModel } from '../../src/activities/readmodel/rebuild.js';
 import { LABELS } from '../../src/activities/kubernetes/resources.js';
 import { WORKER_DATABASE_APPLICATION } from '../../src/worker/create-worker.js';
 import { MAINTENANCE_WINDOW_ATTRIBUTE } from '../../src/workflows/messages.js';
@@ -181,13 +181,17 @@ describe('replay', () => {
     // Each patch asked costs a marker and a visibility write: a new run asks only the newest baseline.
     const patchMarkers = history.events?.filter((event) => event.markerRecordedEventAttributes?.markerName === 'core_patch') ?? [];
     const patchIds = patchMarkers.map((event) => JSON.parse(Buffer.from(event.markerRecordedEventAttributes!.details!['patch-data']!.payloads![0]!.data!).toString()).id);
-    assert.deepEqual(patchIds, ['instance-patches-2026-12-06'], 'one patch marker: the newest baseline, which answers every older patch');
+    assert.deepEqual(patchIds, ['instance-patches-2026-12-06b'], 'one patch marker: the newest baseline, which answers every older patch');
     // The phase the API set at start is not upserted again; later phases are.
     const phases = history.events?.flatMap((event) => {
       const field = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.ClaimflowPhase;
       return field?.data ? [JSON.parse(Buffer.from(field.data).toString())] : [];
     });
     assert.deepEqual(phases, ['ready', 'deprovisioning', 'deleted']);
+    // The claim is applied inside workflow tasks (the provisioning's and the major upgrade's), never as a task of its own.
+    const scheduled = history.events?.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []) ?? [];
+    assert.ok(!scheduled.includes('applyClaim'), `no applyClaim activity task: ${scheduled.join(', ')}`);
+    assert.equal(history.events?.filter((event) => localActivityType(event) === 'applyClaim').length, 2);
     // RECORD_HISTORY=<name> npm test -- test/integration/durability.test.ts records this history
     // as a replay fixture for test/unit/replay.test.ts.
     recordHistoryFixture('RECORD_HISTORY', history);

@@ -5,8 +5,8 @@ import { instancePatched } from './patches.js';
 
 // Three kinds of activity: quick API calls, retried with backoff; waits on the cluster, which
 // heartbeat so a dead worker's wait is handed to another worker within the heartbeat timeout; and
-// local steps (a projection, a slot request, the Schedules' upsert) that take milliseconds in this
-// worker's own process: run inside the workflow task, they cost the server no task of their own
+// local steps (a projection, a slot request, the Schedules' upsert, the claim's apply) that take
+// milliseconds: run inside the workflow task, they cost the server no task of their own
 // (BENCHMARKS.md).
 
 const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' };

@@ -29,6 +29,10 @@ const WINDOW_SCHEDULES_PATCH = 'maintenance-window-schedules';
 // was: at provisioning a task of the server's and a workflow task more, for a call that nearly
 // always finds the window's Schedule known to the worker and does nothing (BENCHMARKS.md).
 const SCHEDULES_BY_LOCAL_ACTIVITY_PATCH = 'schedules-by-local-activity';
+// Runs recorded before the claim's apply ran inside the workflow task replay the activity it was:
+// one server-side apply, a few milliseconds, that cost the server an activity task and the
+// instance a workflow task more at every provisioning, resize and settings change (BENCHMARKS.md).
+const CLAIM_APPLY_BY_LOCAL_ACTIVITY_PATCH = 'claim-apply-by-local-activity';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
@@ -54,7 +58,8 @@ export class Operations {
 
   private async applyClaim(why: string): Promise<void> {
     const state = this.state;
-    await this.activities.quick.applyClaim.executeWithOptions(
+    const proxy = instancePatched(CLAIM_APPLY_BY_LOCAL_ACTIVITY_PATCH) ? this.activities.local : this.activities.quick;
+    await proxy.applyClaim.executeWithOptions(
       { summary: `apply claim ${state.name}: ${why}` },
       [{ ref: instanceRef(state), parameters: claimParameters(state) }],
     );

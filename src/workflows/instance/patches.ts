@@ -30,4 +30,8 @@ export const instancePatched = patchGenerations([
     baseline: 'instance-patches-2026-12-06',
     ids: ['schedules-by-local-activity'],
   },
+  {
+    baseline: 'instance-patches-2026-12-06b',
+    ids: ['claim-apply-by-local-activity'],
+  },
 ] as const);
