@@ -110,7 +110,7 @@ export const provisioningBench: Bench = {
     await worker.stop();
 
     // The ceiling: same server, same worker settings, no-op workflow and activities.
-    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env });
+    const noop = await startWorker(stack, { mode: 'noop', taskQueue: NOOP_TASK_QUEUE, ...(overrides ? { overrides } : {}), env, ...(profile ? { nodeFlags: cpuProfileFlags('provisioning-ceiling-worker') } : {}) });
     await runCeiling(ctx, stack, client, warmup, steps, concurrency, 'warmnoop');
     ctx.log(`ceiling: ${n} workflows x ${stepsText(steps)} no-op activities, ${concurrency} starts at a time`);
     const ceilingMeter = startUsageMeter({ ...pids, worker: noop.pid, api: api.pid, bench: process.pid });
@@ -134,7 +134,8 @@ export const provisioningBench: Bench = {
     await api.stop();
     const apiProfiles = profile ? profilesOf('provisioning-api').map((f) => summarizeProfile(f)) : [];
     const workerProfiles: ProfileSummary[] = profile ? profilesOf('provisioning-worker').map((f) => summarizeProfile(f)) : [];
-    for (const p of [...workerProfiles, ...apiProfiles]) ctx.log(`worker profile ${p.file}: ${100 - p.idlePercent}% busy; top: ${p.areas.filter((a) => a.area !== '(idle)').slice(0, 6).map((a) => `${a.area} ${a.percent}%`).join(', ')}`);
+    const ceilingWorkerProfiles: ProfileSummary[] = profile ? profilesOf('provisioning-ceiling-worker').map((f) => summarizeProfile(f)) : [];
+    for (const p of [...workerProfiles, ...ceilingWorkerProfiles, ...apiProfiles]) ctx.log(`worker profile ${p.file}: ${100 - p.idlePercent}% busy; top: ${p.areas.filter((a) => a.area !== '(idle)').slice(0, 6).map((a) => `${a.area} ${a.percent}%`).join(', ')}`);
 
     const sent = new Map((created.all ?? []).map((s) => [s.tag!, s.startedAt]));
     const marks = (await phaseMarks(pool, 'ready')).filter((m) => sent.has(`${m.tenant}/${m.name}`));
@@ -188,7 +189,7 @@ export const provisioningBench: Bench = {
         schedulesAlone: schedules,
         ratio,
         cpuFloor: { seconds: floorSeconds, standInCpuSeconds: standInCpu(oursUsage), oursCpuSeconds: oursCpu, ceilingCpuSeconds: ceilingCpu, cores },
-        ...(workerProfiles.length > 0 ? { workerProfiles, apiProfiles } : {}),
+        ...(workerProfiles.length > 0 ? { workerProfiles, ceilingWorkerProfiles, apiProfiles } : {}),
       },
       notes: [
         'Order: warm-up (ours), ceiling, the Schedules alone, then ours, one worker process at a time on the same Temporal dev server.',
