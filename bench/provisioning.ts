@@ -16,7 +16,7 @@ import { size, type Bench, type BenchContext } from './lib/types.js';
 import { pool as inParallel, readModelPool, temporalClient, tokensFor, waitUntil } from './lib/util.js';
 
 type Steps = { activities: number; localActivities: number };
-const stepsText = (steps: Steps) => `${steps.activities} activities + ${steps.localActivities} local`;
+const stepsText = (steps: Steps) => `${steps.activities} ${steps.activities === 1 ? 'activity' : 'activities'} + ${steps.localActivities} local`;
 
 export function workerOverrides(ctx: BenchContext): Record<string, unknown> | undefined {
   return ctx.options['worker-options'] ? (JSON.parse(ctx.options['worker-options']) as Record<string, unknown>) : undefined;

@@ -31,7 +31,8 @@ const WINDOW_SCHEDULES_PATCH = 'maintenance-window-schedules';
 const SCHEDULES_BY_LOCAL_ACTIVITY_PATCH = 'schedules-by-local-activity';
 // Runs recorded before the claim's apply ran inside the workflow task replay the activity it was:
 // one server-side apply, a few milliseconds, that cost the server an activity task and the
-// instance a workflow task more at every provisioning, resize and settings change (BENCHMARKS.md).
+// instance a workflow task more at every provisioning, resize, major upgrade and settings change
+// (BENCHMARKS.md).
 const CLAIM_APPLY_BY_LOCAL_ACTIVITY_PATCH = 'claim-apply-by-local-activity';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
