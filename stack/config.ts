@@ -133,9 +133,11 @@ const LOWEST_CHOSEN_PORT = 14_000;
 
 /** A free port p with p + 1 free as well (a worker serves /metrics on p and the SDK's exporter on p + 1). */
 export async function freePortPair(): Promise<number> {
+  const below = ephemeralPortsFrom();
   for (;;) {
     const [port] = await freePorts(1);
-    if (await portIsFree(port! + 1)) return port!;
+    // p + 1 must stay below the ephemeral range too (freePorts may hand out its last port).
+    if (port! + 1 < below && (await portIsFree(port! + 1))) return port!;
   }
 }
 
