@@ -165,16 +165,21 @@ function machineCpu(): { busy: number; total: number; cores: number } {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** CPU seconds so far of each thread of a process, by thread name (comm); same names are summed. */
+/**
+ * CPU seconds so far of each thread of a process. Node names every thread it starts `node` (the
+ * workflow threads, V8's helpers and the SDK's Rust runtime alike), so a thread is keyed by its
+ * name and its id's distance from the process id, which follows creation order and stays put while
+ * threads come and go (`node#3`); the main thread is `main`.
+ */
 export function threadCpu(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
       try {
         const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const comm = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
         const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-        out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / clockTicks();
+        out[tid === pid ? 'main' : `${comm}#${tid - pid}`] = (Number(f[11]) + Number(f[12])) / clockTicks();
       } catch {
         // thread gone
       }

@@ -135,6 +135,8 @@ export interface Service {
   exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once it is gone. */
   stop: (graceMs?: number) => Promise<void>;
+  /** A worker's /metrics (claimflow's and the SDK's series). */
+  metricsUrl?: string;
 }
 
 export interface SpawnOptions {
@@ -219,7 +221,7 @@ export interface WorkerOptions {
 export async function startWorker(stack: BenchStack, options: WorkerOptions): Promise<Service> {
   const bundle = await stack.workflowBundle();
   const metricsPort = await freePortPair();
-  return spawnService(stack, {
+  const service = await spawnService(stack, {
     name: options.name ?? `worker-${options.mode}`,
     script: 'bench/worker.ts',
     env: {
@@ -235,6 +237,7 @@ export async function startWorker(stack: BenchStack, options: WorkerOptions): Pr
     nodeFlags: ['--import', WORKFLOW_THREADS_PRELOAD, ...(options.nodeFlags ?? [])],
     readyLine: 'worker running',
   });
+  return { ...service, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 /** The API process (src/api/main.ts), ready once /healthz answers. LOG_LEVEL info = production's default. */
