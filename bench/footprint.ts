@@ -14,7 +14,7 @@ import { sleep } from './lib/cleanup.js';
 import { counterDelta, readCounters } from './lib/counters.js';
 import { fleet, startInstancesDirect, waitForReady } from './lib/fleet.js';
 import { installPhaseMarks } from './lib/marks.js';
-import { startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
+import { sampleUsage, startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { PROFILE_DIR, summarizeProfile } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
 import { startBenchStack, startWorker, type BenchStack, type Service } from './lib/stack.js';
@@ -72,11 +72,12 @@ async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, 
   const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid }, 1000);
   const threads0 = threadCpu(worker.pid);
   // the worker's cores in each tenth of the window: a cost that fades is left over, not idle
+  const cpuNow = () => sampleUsage({ worker: worker.pid }).worker?.cpuSeconds ?? NaN;
   const slices: number[] = [];
-  for (let i = 0, last = threads0; i < 10; i++) {
+  for (let i = 0, last = cpuNow(); i < 10; i++) {
     await sleep((seconds * 1000) / 10);
-    const now = threadCpu(worker.pid);
-    slices.push(round(Object.values(threadCpuDelta(last, now, seconds / 10)).reduce((a, b) => a + b, 0), 3));
+    const now = cpuNow();
+    slices.push(round((now - last) / (seconds / 10), 3));
     last = now;
   }
   const usage = meter.stop();
