@@ -75,7 +75,8 @@ function procStatus(pid: number): Record<string, string> {
 }
 
 /**
- * Idle CPU and RSS over `seconds` (nothing else running in the worker); then, outside that window,
+ * Idle CPU and RSS over `seconds` (nothing else running in the worker): in tenths and by thread,
+ * with the worker's counters that moved and the collections it logged. Then, outside that window,
  * the worker reports its main-thread heap after a GC and a 10 s CPU profile of its main thread.
  */
 async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, seconds: number, label: string) {
@@ -84,7 +85,7 @@ async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, 
   const counters0 = await readCounters(worker.metricsUrl!);
   const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid }, 1000);
   const threads0 = threadCpu(worker.pid);
-  // the worker's cores in each tenth of the window: a cost that fades is left over, not idle
+  // the worker's cores in each tenth of the window: a cost paid once shows apart from one paid all the time
   const cpuNow = () => sampleUsage({ worker: worker.pid }).worker?.cpuSeconds ?? NaN;
   const slices: number[] = [];
   for (let i = 0, last = cpuNow(); i < 10; i++) {
