@@ -17,7 +17,7 @@ import { installPhaseMarks } from './lib/marks.js';
 import { sampleUsage, startUsageMeter, threadCpu, threadCpuDelta } from './lib/procstat.js';
 import { PROFILE_DIR, summarizeProfile } from './lib/profile.js';
 import { round, summarize, type Row } from './lib/report.js';
-import { startBenchStack, startWorker, type BenchStack, type Service } from './lib/stack.js';
+import { startBenchStack, startWorker, type BenchStack, type Service, type WorkerService } from './lib/stack.js';
 import { size, type Bench, type BenchContext } from './lib/types.js';
 import { readModelPool, temporalClient, waitUntil } from './lib/util.js';
 import { workerEnv, workerOverrides } from './provisioning.js';
@@ -79,10 +79,10 @@ function procStatus(pid: number): Record<string, string> {
  * with the worker's counters that moved and the collections it logged. Then, outside that window,
  * the worker reports its main-thread heap after a GC and a 10 s CPU profile of its main thread.
  */
-async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, seconds: number, label: string) {
+async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: WorkerService, seconds: number, label: string) {
   await sleep(5000); // let the last tasks settle
   const logFrom = statSync(worker.logFile).size;
-  const counters0 = await readCounters(worker.metricsUrl!);
+  const counters0 = await readCounters(worker.metricsUrl);
   const meter = startUsageMeter({ ...(await stack.pids()), worker: worker.pid }, 1000);
   const threads0 = threadCpu(worker.pid);
   // the worker's cores in each tenth of the window: a cost paid once shows apart from one paid all the time
@@ -96,7 +96,7 @@ async function idleUsage(ctx: BenchContext, stack: BenchStack, worker: Service, 
   }
   const usage = meter.stop();
   const threads = threadCpuDelta(threads0, threadCpu(worker.pid), usage.seconds);
-  const counters = counterDelta(counters0, await readCounters(worker.metricsUrl!));
+  const counters = counterDelta(counters0, await readCounters(worker.metricsUrl));
   const collections = collectionsLogged(worker, logFrom);
   ctx.log(`${label}: worker threads, cores: ${JSON.stringify(threads)}`);
   ctx.log(`${label}: worker cores in each tenth of the window: ${JSON.stringify(slices)}`);

@@ -135,9 +135,10 @@ export interface Service {
   exited: Promise<number | null>;
   /** SIGTERM, then SIGKILL after graceMs; resolves once it is gone. */
   stop: (graceMs?: number) => Promise<void>;
-  /** A worker's /metrics (claimflow's and the SDK's series). */
-  metricsUrl?: string;
 }
+
+/** A worker process, and its /metrics (claimflow's series and the SDK's). */
+export type WorkerService = Service & { metricsUrl: string };
 
 export interface SpawnOptions {
   name: string;
@@ -218,7 +219,7 @@ export interface WorkerOptions {
   name?: string;
 }
 
-export async function startWorker(stack: BenchStack, options: WorkerOptions): Promise<Service> {
+export async function startWorker(stack: BenchStack, options: WorkerOptions): Promise<WorkerService> {
   const bundle = await stack.workflowBundle();
   const metricsPort = await freePortPair();
   const service = await spawnService(stack, {
