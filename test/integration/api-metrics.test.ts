@@ -10,6 +10,7 @@ import { createTracing, type Tracing } from '../../src/observability/tracing.js'
 import { apiClient, eventually, settled, startApiHarness, type ApiHarness } from '../support/api.js';
 import { uniqueName } from '../support/env.js';
 import { startCollector, type CollectedSpan } from '../support/otlp-collector.js';
+import { sample } from '../support/prometheus.js';
 
 let h: ApiHarness;
 let collector: Awaited<ReturnType<typeof startCollector>>;
@@ -27,11 +28,6 @@ after(async () => {
 });
 
 const baseUrl = () => `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-
-const sample = (text: string, series: string): number => {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
-  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
-};
 
 test('/metrics counts requests by method, route template and status, without authentication', async () => {
   const { token } = await h.tenant('metrics');

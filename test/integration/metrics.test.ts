@@ -3,16 +3,12 @@ import { test } from 'node:test';
 import { freePortPair } from '../../stack/config.js';
 import { annotateClaim, get } from '../support/kube.js';
 import { eventually, send, startInstance, waitForState } from '../support/lifecycle.js';
+import { sample } from '../support/prometheus.js';
 import { workerProcessHarness } from '../support/worker-process.js';
 
 // The worker's /metrics after a small lifecycle: claimflow's series and the Temporal SDK's.
 
 const processes = workerProcessHarness();
-
-const sample = (text: string, series: string): number => {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(series));
-  return line ? Number(line.split(' ').at(-1)) : Number.NaN;
-};
 
 test('the worker exposes operations, durations, projection lag, reaction time and SDK metrics', async () => {
   const port = await freePortPair();
