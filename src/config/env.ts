@@ -26,6 +26,11 @@ const Env = z.object({
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
   MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
+  /**
+   * How often the Schedule keeper has the maintenance-window and backup Schedules that went missing
+   * made again (a duration as Temporal reads it: 30m, 1h, 1d), or `off`.
+   */
+  SCHEDULE_KEEPER_EVERY: z.union([z.literal('off'), z.string().regex(/^[1-9]\d*(m|h|d)$/, 'must be a duration such as 30m, 1h or 1d, or off')]).default('1h'),
   /** The worker's /metrics (0: off). The SDK's own exporter listens on the next port, loopback only. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65534).default(9464),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),

@@ -41,6 +41,26 @@ export function maintenanceWindowKey(window: MaintenanceWindow, windowMs?: numbe
   return `${window.dayOfWeek}-${window.timeOfDay}-${seconds}s`;
 }
 
+/** A window as its key names it: its start, and its length in ms (the key keeps seconds). */
+export interface KeyedWindow {
+  window: Pick<MaintenanceWindow, 'dayOfWeek' | 'timeOfDay'>;
+  windowMs: number;
+}
+
+const WINDOW_KEY = new RegExp(`^(${DAYS_OF_WEEK.join('|')})-((?:[01]\\d|2[0-3]):[0-5]\\d)-(\\d+)s$`);
+
+/**
+ * The window a key names, or null for what is not a key: a window's Schedule can be made again
+ * from the key alone (the instances' search attribute), with the same id and the same runs.
+ */
+export function windowOfKey(key: string): KeyedWindow | null {
+  const match = WINDOW_KEY.exec(key);
+  if (!match) return null;
+  const [, dayOfWeek, timeOfDay, seconds] = match as unknown as [string, MaintenanceWindow['dayOfWeek'], string, string];
+  const windowMs = Number(seconds) * 1000;
+  return windowMs > 0 ? { window: { dayOfWeek, timeOfDay }, windowMs } : null;
+}
+
 const WEEK = 7 * 24 * 60 * MINUTE;
 
 /**

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { createActivities } from '../activities/index.js';
 import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/client.js';
 import { migrateReadModel } from '../activities/readmodel/migrate.js';
+import { ensureScheduleKeeper } from '../activities/temporal/schedule-keeper.js';
 import { scheduledTaskQueue, type Env } from '../config/env.js';
 import { observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
@@ -121,6 +122,9 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
       taskQueue: scheduledQueue,
     }),
   ]);
+  if (env.SCHEDULE_KEEPER_EVERY !== 'off') {
+    await ensureScheduleKeeper(temporal, { instanceTaskQueue: env.TEMPORAL_TASK_QUEUE, taskQueue: scheduledQueue, every: env.SCHEDULE_KEEPER_EVERY });
+  }
   return new ClaimflowWorker(instances, scheduled, async () => {
     await connection.close();
     await clientConnection.close();

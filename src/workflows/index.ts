@@ -2,5 +2,5 @@
 // for what it may not import.
 export { instanceWorkflow } from './instance/workflow.js';
 export { maintenanceFleetWorkflow } from './fleet/workflow.js';
-export { maintenanceRunWorkflow, maintenanceWindowWorkflow, scheduledBackupWorkflow } from './scheduled/workflows.js';
+export { maintenanceRunWorkflow, maintenanceWindowWorkflow, scheduleKeeperWorkflow, scheduledBackupWorkflow } from './scheduled/workflows.js';
 export { notificationWorkflow } from './notifications/workflow.js';

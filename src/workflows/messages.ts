@@ -120,6 +120,32 @@ export const backupScheduleId = (tenant: string, name: string) => `backup/${tena
 /** One Schedule per maintenance window of the instances on a task queue. */
 export const windowScheduleId = (instanceTaskQueue: string, window: string) => `maintenance-window/${instanceTaskQueue}/${window}`;
 
+/** The Schedule of the keeper, which makes the windows' Schedules of a task queue's instances again. */
+export const scheduleKeeperId = (instanceTaskQueue: string) => `schedule-keeper/${instanceTaskQueue}`;
+
+export interface ScheduleKeeperInput {
+  /** The task queue of the instances' workflows (one deployment's). */
+  instanceTaskQueue: string;
+}
+
+/** What a keeper's run found: how many window Schedules there are now, and which it made again. */
+export interface ScheduleKeeperResult {
+  windowSchedules: number;
+  restored: string[];
+  /** Keys no window can be made from (an instance's attribute set by hand): left as they are. */
+  unreadable: string[];
+  /** Instances (tenant/name) whose backup Schedule was missing and which made it again. */
+  restoredBackups: string[];
+  /** Instances whose backup Schedule was missing but which did not make it now, with why (the first 20). */
+  backupsLeft: { instance: string; reason: string }[];
+}
+
+/**
+ * Sent by the Schedule keeper to an instance whose backup Schedule is missing: the instance writes
+ * its Schedules again from its own spec, which the read model the keeper looked at may lag.
+ */
+export const restoreSchedulesUpdate = defineUpdate<{ backupSchedule: boolean }, [{ actor: string }]>('restore-schedules');
+
 /** What a window's run needs to find its instances. */
 export interface MaintenanceWindowRunInput {
   /** maintenanceWindowKey of the window. */

@@ -4,7 +4,8 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError
 import { configureFleet } from '../../src/clients/fleet.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
 import {
-  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, windowScheduleId, type MaintenanceWindowRunResult,
+  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, scheduleKeeperId, windowScheduleId,
+  type MaintenanceWindowRunResult, type ScheduleKeeperResult,
 } from '../../src/workflows/messages.js';
 import { localActivityType } from '../../src/activities/readmodel/rebuild.js';
 import { recordHistoryFixture } from '../support/histories.js';
@@ -304,6 +305,64 @@ describe('scheduled backups', () => {
     assert.deepEqual(rows.rows.map((row) => [row.status, row.deleted]), [['completed', true], ['failed', true], ['completed', true], ['completed', false], ['completed', false]]);
     const inCluster = (await list('sgbackups', instance.namespace)).map((backup) => backup.metadata.name).sort();
     assert.deepEqual(inCluster, state.backups.map((backup) => backup.name).sort());
+  });
+});
+
+describe('the Schedule keeper', () => {
+  const keeper = () => harness.client.schedule.getHandle(scheduleKeeperId(harness.taskQueue));
+
+  /** Runs the keeper now, as its Schedule would, and gives what that run did. */
+  async function keeperRun(): Promise<ScheduleKeeperResult> {
+    const taken = (await keeper().describe()).info.numActionsTaken;
+    await keeper().trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    const run = await eventually('the keeper run', async () => {
+      const { info } = await keeper().describe();
+      return info.numActionsTaken > taken ? info.recentActions.at(-1)?.action.workflow.workflowId : undefined;
+    });
+    return harness.client.workflow.getHandle(run).result();
+  }
+
+  test("a window's Schedule deleted by hand is made again as it was, and its window still opens", async () => {
+    const described = await keeper().describe();
+    assert.deepEqual(described.spec.intervals?.map((interval) => interval.every), [60 * 60_000], 'the worker made the keeper, hourly by default');
+    const instance = await readyInstance();
+    const original = await windowSchedule(instance).describe();
+    await windowSchedule(instance).delete();
+
+    const result = await keeperRun();
+    assert.ok(result.restored.includes(instance.window), `restored ${JSON.stringify(result)}`);
+    assert.deepEqual(result.unreadable, []);
+    const restored = await windowSchedule(instance).describe();
+    assert.deepEqual(restored.spec, original.spec);
+    assert.deepEqual(restored.action, original.action);
+    assert.deepEqual(restored.policies, original.policies);
+
+    assert.deepEqual((await keeperRun()).restored, [], 'nothing is missing any more');
+    await openWindow(instance);
+    const run = await windowRun(instance);
+    assert.deepEqual([run.found, run.handedOver], [1, 1]);
+    const state = await maintenanceDone(instance);
+    assert.equal(state.maintenance?.status, 'completed');
+  });
+
+  test('a backup Schedule deleted by hand is written again by its instance, from its own policy', async () => {
+    const instance = await readyInstance({ backup: { schedule: '15 4 * * *', retention: 3 } });
+    const backupSchedule = () => harness.client.schedule.getHandle(backupScheduleId(instance.tenant, instance.name));
+    const original = await backupSchedule().describe();
+    await backupSchedule().delete();
+
+    const result = await keeperRun();
+    assert.ok(result.restoredBackups.includes(`${instance.tenant}/${instance.name}`), `restored ${JSON.stringify(result)}`);
+    const restored = await backupSchedule().describe();
+    assert.deepEqual(restored.spec, original.spec);
+    assert.deepEqual(restored.action, original.action);
+    const history = await instance.handle.fetchHistory();
+    const update = history.events?.find((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'restore-schedules');
+    assert.ok(update, "the restore is in the instance's history");
+
+    assert.ok(!(await keeperRun()).restoredBackups.includes(`${instance.tenant}/${instance.name}`), 'nothing is missing any more');
+    await backupSchedule().trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    await waitForState(instance, 'the scheduled backup', (state) => state.backups.some((backup) => backup.purpose === 'scheduled' && backup.status === 'completed'));
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  DAYS_OF_WEEK, defaultMaintenanceWindow, expiredBackups, maintenanceWindowKey, nextMaintenanceAt, planMaintenance, refuseMaintenance,
+  DAYS_OF_WEEK, defaultMaintenanceWindow, expiredBackups, maintenanceWindowKey, nextMaintenanceAt, planMaintenance, refuseMaintenance, windowOfKey,
   type BackupRecord, type MaintenanceWindow,
 } from '../../src/domain/index.js';
 
@@ -54,6 +54,18 @@ describe("a window's maintenance", () => {
     assert.equal(key, 'wednesday-02:30-3600s');
     assert.equal(maintenanceWindowKey(window, 2000), 'wednesday-02:30-2s');
     assert.notEqual(maintenanceWindowKey({ ...window, durationMinutes: 90 }), key);
+  });
+
+  test("a key gives back the window it names, so a window's Schedule can be made again from it", () => {
+    assert.deepEqual(windowOfKey(key), { window: { dayOfWeek: 'wednesday', timeOfDay: '02:30' }, windowMs: 3_600_000 });
+    assert.deepEqual(windowOfKey('sunday-23:59-2s'), { window: { dayOfWeek: 'sunday', timeOfDay: '23:59' }, windowMs: 2000 });
+    for (const day of DAYS_OF_WEEK) {
+      const named = windowOfKey(maintenanceWindowKey({ ...window, dayOfWeek: day, durationMinutes: 480 }));
+      assert.equal(named && maintenanceWindowKey({ ...named.window, durationMinutes: 30 }, named.windowMs), maintenanceWindowKey({ ...window, dayOfWeek: day, durationMinutes: 480 }));
+    }
+    for (const notAKey of ['', 'wednesday-02:30', 'wednesday-24:00-60s', 'someday-02:30-60s', 'wednesday-02:30-0s', "wednesday-02:30-60s'"]) {
+      assert.equal(windowOfKey(notAKey), null, notAKey);
+    }
   });
 
   test('goes to a ready instance still in that window, and once per opening', () => {

@@ -3,8 +3,9 @@ import { WorkflowNotFoundError, WorkflowUpdateStage, type Client } from '@tempor
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
   FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal,
-  type FleetInput, type ScheduledWorkResult,
+  type FleetInput, type ScheduleKeeperInput, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
+import { keepSchedules, type ScheduleKeeperSources } from './schedule-keeper.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules, type OwnSchedules } from './schedules.js';
 import { refusalOf } from './refusals.js';
 import { SignalBatcher } from './signal-batcher.js';
@@ -64,7 +65,7 @@ async function handOver(start: () => Promise<unknown>, runId: string): Promise<S
   }
 }
 
-export function createTemporalActivities(client: Client, options: TemporalPortOptions) {
+export function createTemporalActivities(client: Client, options: TemporalPortOptions, sources: ScheduleKeeperSources) {
   const fleetWorkflowId = options.fleetWorkflowId ?? FLEET_WORKFLOW_ID;
   // Shared by every activity of this worker: the fleet gets a few batched signals, not one per instance.
   const slotRequests = new SignalBatcher<{ requester: string; taskQueue: string }>(async (items) => {
@@ -93,6 +94,10 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
       const instanceTaskQueue = Context.current().info.taskQueue;
       await upsertInstanceSchedules(client, { ...input, instanceTaskQueue, taskQueue: options.scheduledTaskQueue ?? instanceTaskQueue });
     },
+
+    /** The keeper's run: has the Schedules deleted by hand made again (see schedule-keeper.ts). */
+    keepSchedules: (input: ScheduleKeeperInput) =>
+      keepSchedules(client, sources, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue }),
 
     /** A window's run: every instance in the window is sent its maintenance Update (see window-fan-out.ts). */
     openMaintenanceWindow: (input: WindowOpening) => openMaintenanceWindow(client, input),

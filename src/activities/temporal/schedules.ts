@@ -1,5 +1,5 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import { maintenanceWindowKey, windowLengthMs, type BackupPolicy, type MaintenanceWindow } from '../../domain/index.js';
+import { maintenanceWindowKey, windowLengthMs, type BackupPolicy, type KeyedWindow, type MaintenanceWindow } from '../../domain/index.js';
 import { backupScheduleId, maintenanceScheduleId, windowScheduleId, type MaintenanceWindowRunInput, type ScheduledRunInput } from '../../workflows/messages.js';
 
 // The Temporal Schedules of maintenance and backups. Maintenance: one Schedule per window, shared
@@ -28,17 +28,23 @@ export interface InstanceSchedules {
 type DayOfWeek = 'MONDAY' | 'TUESDAY' | 'WEDNESDAY' | 'THURSDAY' | 'FRIDAY' | 'SATURDAY' | 'SUNDAY';
 const BACKUP_WAIT_MS = 60 * 60_000;
 
-function windowSchedule(input: InstanceSchedules): ScheduleOptions {
-  const { maintenanceWindow: window, instanceTaskQueue } = input;
+/** A window's Schedule is made from its key's parts alone, so the keeper can make it again from a key. */
+export interface WindowScheduleInput extends KeyedWindow {
+  key: string;
+  /** Where the window's run starts (the worker's scheduled queue). */
+  taskQueue: string;
+  /** The instances' queue, which the run looks for the window's instances on. */
+  instanceTaskQueue: string;
+}
+
+function windowSchedule({ key, window, windowMs, taskQueue, instanceTaskQueue }: WindowScheduleInput): ScheduleOptions {
   const [hour, minute] = window.timeOfDay.split(':').map(Number) as [number, number];
-  const windowMs = windowLengthMs(window, input.windowMs);
-  const key = maintenanceWindowKey(window, input.windowMs);
   const scheduleId = windowScheduleId(instanceTaskQueue, key);
   const args: MaintenanceWindowRunInput = { window: key, instanceTaskQueue, windowMs };
   return {
     scheduleId,
     spec: { calendars: [{ dayOfWeek: window.dayOfWeek.toUpperCase() as DayOfWeek, hour, minute }], timezone: 'UTC' },
-    action: { type: 'startWorkflow', workflowType: 'maintenanceWindowWorkflow', args: [args], taskQueue: input.taskQueue, workflowId: scheduleId },
+    action: { type: 'startWorkflow', workflowType: 'maintenanceWindowWorkflow', args: [args], taskQueue, workflowId: scheduleId },
     // A server that was down at the window's start still runs it while the window lasts.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: windowMs },
     state: { note: `maintenance window ${window.dayOfWeek} ${window.timeOfDay} UTC for ${Math.round(windowMs / 60_000)} min, of the instances on task queue ${instanceTaskQueue}` },
@@ -57,7 +63,7 @@ function backupSchedule(input: InstanceSchedules, policy: BackupPolicy): Schedul
   };
 }
 
-async function upsert(client: Client, options: ScheduleOptions): Promise<void> {
+export async function upsert(client: Client, options: ScheduleOptions): Promise<void> {
   try {
     await client.schedule.create(options);
   } catch (error) {
@@ -81,20 +87,31 @@ async function remove(client: Client, scheduleId: string): Promise<void> {
 }
 
 /**
- * Window Schedules this process made or found: they are never changed or deleted, so one that
- * exists needs no call (at fleet scale, a create per provisioning is a server write each).
+ * Window Schedules this process made or found: claimflow never changes or deletes them, so one
+ * that exists needs no call (at fleet scale, a create per provisioning is a server write each).
+ * One deleted by hand anyway is made again by the Schedule keeper (schedule-keeper.ts).
  */
 const knownWindowSchedules = new Set<string>();
 
-async function ensureWindowSchedule(client: Client, input: InstanceSchedules): Promise<void> {
+/** Makes the window's Schedule unless it exists; says whether it made it. */
+export async function createWindowSchedule(client: Client, input: WindowScheduleInput): Promise<boolean> {
   const options = windowSchedule(input);
-  if (knownWindowSchedules.has(options.scheduleId)) return;
+  let created = true;
   try {
     await client.schedule.create(options);
   } catch (error) {
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    created = false;
   }
   knownWindowSchedules.add(options.scheduleId);
+  return created;
+}
+
+async function ensureWindowSchedule(client: Client, input: InstanceSchedules): Promise<void> {
+  const key = maintenanceWindowKey(input.maintenanceWindow, input.windowMs);
+  if (knownWindowSchedules.has(windowScheduleId(input.instanceTaskQueue, key))) return;
+  const windowMs = windowLengthMs(input.maintenanceWindow, input.windowMs);
+  await createWindowSchedule(client, { key, window: input.maintenanceWindow, windowMs, taskQueue: input.taskQueue, instanceTaskQueue: input.instanceTaskQueue });
 }
 
 export async function upsertInstanceSchedules(client: Client, input: InstanceSchedules): Promise<void> {

@@ -2,17 +2,15 @@ import { Context } from '@temporalio/activity';
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import pLimit from 'p-limit';
 import type { MaintenanceRequest } from '../../domain/index.js';
-import {
-  INSTANCE_WORKFLOW_TYPE, MAINTENANCE_WINDOW_ATTRIBUTE, maintenanceUpdate, type MaintenanceWindowRunResult,
-} from '../../workflows/messages.js';
+import { MAINTENANCE_WINDOW_ATTRIBUTE, maintenanceUpdate, type MaintenanceWindowRunResult } from '../../workflows/messages.js';
 import { refusalOf } from './refusals.js';
+import { quoted, runningInstancesQuery } from './visibility.js';
 
 // A maintenance window opens: its run finds the window's instances in Temporal's visibility store
 // (the instances' own search attribute, on this deployment's task queue) and sends each its
 // maintenance Update. The instance decides from there: it waits for a running operation and for a
 // fleet slot, and refuses what is not its to do (not ready, moved to another window, this window
-// already had its run). Temporal's index, not the read model: the sender must reach workflows
-// that are running now, and the read model lags them.
+// already had its run). Temporal's index, not the read model (see visibility.ts).
 
 export interface WindowOpening {
   window: string;
@@ -29,19 +27,8 @@ const SENDING_AT_ONCE = 50;
 const ATTEMPTS = 3;
 const REFUSALS_LISTED = 20;
 
-/** Visibility queries take values in single quotes; ours never contain one. */
-function quoted(value: string): string {
-  if (value.includes("'")) throw new Error(`cannot look up instances by ${JSON.stringify(value)}: it contains a quote`);
-  return `'${value}'`;
-}
-
 async function instancesInWindow(client: Client, opening: WindowOpening): Promise<string[]> {
-  const query = [
-    `WorkflowType = ${quoted(INSTANCE_WORKFLOW_TYPE)}`,
-    `TaskQueue = ${quoted(opening.instanceTaskQueue)}`,
-    "ExecutionStatus = 'Running'",
-    `${MAINTENANCE_WINDOW_ATTRIBUTE.name} = ${quoted(opening.window)}`,
-  ].join(' AND ');
+  const query = runningInstancesQuery(opening.instanceTaskQueue, `${MAINTENANCE_WINDOW_ATTRIBUTE.name} = ${quoted(opening.window)}`);
   const ids: string[] = [];
   for await (const execution of client.workflow.list({ query, pageSize: 1000 })) ids.push(execution.workflowId);
   return ids;

@@ -2,7 +2,7 @@ import {
   backupName, dbOpsName, majorOf, tenantNamespace,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
 } from '../../domain/index.js';
-import { patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
 import { MAINTENANCE_WINDOW_ATTRIBUTE, instanceWindowKey, type LifecycleSettings } from '../messages.js';
 import type { Proxies } from './activities.js';
@@ -188,6 +188,19 @@ export class Operations {
     if ((changes.maintenanceWindow || changes.backup !== undefined) && this.state.phase === 'ready') await this.upsertSchedules();
   }
 
+  /** A restore sent by the Schedule keeper is writing the Schedules. */
+  private restoringSchedules = false;
+  /** Writes of the Schedules by the instance's own operations, in flight. */
+  private schedulesWrites = 0;
+
+  /**
+   * Whether the Schedules are being written now. A restore and an operation must not write them at
+   * once: both read the spec when they start, and the one that started first could land last.
+   */
+  get writingSchedules(): boolean {
+    return this.restoringSchedules || this.schedulesWrites > 0;
+  }
+
   /**
    * Maintenance and backup schedules follow the instance's window and backup policy. At
    * provisioning the instance has no Schedule of its own to remove.
@@ -195,11 +208,36 @@ export class Operations {
   private async upsertSchedules(provisioning = false): Promise<void> {
     // Instances provisioned before schedules existed replay without them.
     if (!instancePatched(SCHEDULES_PATCH)) return;
+    // An operation's write waits for a restore in flight, so that its own, from the newer spec,
+    // lands last. Not awaited otherwise: runs recorded before issue their commands as they did.
+    if (this.restoringSchedules) await condition(() => !this.restoringSchedules);
+    this.schedulesWrites++;
+    try {
+      await this.writeSchedules(provisioning);
+    } finally {
+      this.schedulesWrites--;
+    }
+  }
+
+  /** The keeper's restore (the validator refused it while anything else writes them): from the spec as it is now. */
+  async restoreSchedules(): Promise<{ backupSchedule: boolean }> {
+    const backupSchedule = this.state.spec.backup !== undefined;
+    this.restoringSchedules = true;
+    try {
+      await this.writeSchedules(false);
+    } finally {
+      this.restoringSchedules = false;
+    }
+    return { backupSchedule };
+  }
+
+  /** The activity's own promise, not an async function's: runs recorded before resume on the tick they did. */
+  private writeSchedules(provisioning: boolean): Promise<void> {
     const moved = this.moveWindowAttribute();
     const { tenant, name, spec } = this.state;
     const window = spec.maintenanceWindow;
     const proxy = instancePatched(SCHEDULES_BY_LOCAL_ACTIVITY_PATCH) ? this.activities.local : this.activities.quick;
-    await proxy.upsertInstanceSchedules.executeWithOptions(
+    return proxy.upsertInstanceSchedules.executeWithOptions(
       { summary: `schedule maintenance (${window.dayOfWeek} ${window.timeOfDay} UTC)${spec.backup ? ` and backups ("${spec.backup.schedule}")` : ''} for ${name}` },
       [{
         tenant, name, instanceWorkflowId: workflowInfo().workflowId, maintenanceWindow: window, backup: spec.backup,
@@ -233,11 +271,17 @@ export class Operations {
 
   /** Only those it has: a maintenance Schedule of its own if it predates window Schedules, a backup one if it has a policy. */
   private async deleteSchedules(): Promise<void> {
+    if (this.restoringSchedules) await condition(() => !this.restoringSchedules);
     const { tenant, name, spec } = this.state;
-    await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
-      { summary: `delete the schedules of ${name}` },
-      [{ tenant, name, maintenance: this.windowAttribute() === undefined, backup: spec.backup !== undefined }],
-    );
+    this.schedulesWrites++;
+    try {
+      await this.activities.quick.deleteInstanceSchedules.executeWithOptions(
+        { summary: `delete the schedules of ${name}` },
+        [{ tenant, name, maintenance: this.windowAttribute() === undefined, backup: spec.backup !== undefined }],
+      );
+    } finally {
+      this.schedulesWrites--;
+    }
   }
 
   /** Returns true when the instance is gone and the workflow may complete. */

@@ -1,7 +1,7 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseMaintenance, refuseScheduledWork, type Command } from '../../domain/index.js';
 import {
-  commandUpdates, instanceWindowKey, maintenanceUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
+  commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { proxies } from './activities.js';
@@ -112,6 +112,17 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   setHandler(maintenanceUpdate, maintenance.handler, { validator: maintenance.validator });
   const backups = scheduledHandler(ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request), () => refuseScheduledWork(entity.state));
   setHandler(scheduledBackupUpdate, backups.handler, { validator: backups.validator });
+
+  // The Schedule keeper found the instance's backup Schedule missing: the instance writes its
+  // Schedules again from its own spec, never while an operation of its own is writing them.
+  setHandler(restoreSchedulesUpdate, () => operations.restoreSchedules(), {
+    validator: (request: { actor: string }): void => {
+      if (typeof request?.actor !== 'string') throw ApplicationFailure.nonRetryable('a restore names its actor', 'invalid_command');
+      const refusal = refuseScheduledWork(entity.state);
+      if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'not_ready');
+      if (operations.writingSchedules) throw ApplicationFailure.nonRetryable(`instance ${entity.known.name} is writing its Schedules now`, 'busy');
+    },
+  });
 
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
 

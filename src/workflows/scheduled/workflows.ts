@@ -2,7 +2,8 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import { condition, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import {
-  scheduledWorkFinishedSignal, type MaintenanceWindowRunInput, type MaintenanceWindowRunResult, type ScheduledRunInput, type ScheduledWorkResult,
+  scheduledWorkFinishedSignal, type MaintenanceWindowRunInput, type MaintenanceWindowRunResult, type ScheduleKeeperInput, type ScheduleKeeperResult,
+  type ScheduledRunInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { patchSet } from '../patch-set.js';
 
@@ -11,7 +12,8 @@ import { patchSet } from '../patch-set.js';
 // model. A scheduled backup's run (and the maintenance run of an instance's own Schedule, from
 // before windows had theirs) hands its work to the instance's workflow, which owns the instance's
 // one-operation-at-a-time rule, and waits for its report, so the Schedules page in the Temporal
-// UI lists every run with its result and the Schedule's overlap policy sees it as running.
+// UI lists every run with its result and the Schedule's overlap policy sees it as running. The
+// keeper's run has the Schedules that went missing made again.
 
 const retry = { initialInterval: '1s', maximumInterval: '30s' };
 const { runInstanceMaintenance, runScheduledBackup } = proxyActivities<Activities>({ startToCloseTimeout: '24h', heartbeatTimeout: '30s', retry });
@@ -71,4 +73,10 @@ export async function scheduledBackupWorkflow(input: ScheduledRunInput): Promise
   const args = { workflowId: input.instanceWorkflowId, request: { runId, actor: 'schedule:backup', notAfter } };
   if (!runPatched(HAND_OVER_PATCH)) return runScheduledBackup.executeWithOptions(options, [args]);
   return handOverAndWait(() => handOverProxy().handOverScheduledBackup.executeWithOptions(options, [args]), runId, input.windowMs);
+}
+
+const { keepSchedules } = proxyActivities<Activities>({ startToCloseTimeout: '15m', heartbeatTimeout: '1m', retry });
+
+export async function scheduleKeeperWorkflow(input: ScheduleKeeperInput): Promise<ScheduleKeeperResult> {
+  return keepSchedules.executeWithOptions({ summary: `have the missing Schedules of the instances on ${input.instanceTaskQueue} made again` }, [input]);
 }
