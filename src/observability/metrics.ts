@@ -1,5 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InstanceEvent, InstanceState } from '../domain/index.js';
+import type { ScheduleKeeperResult } from '../workflows/messages.js';
 
 // Prometheus metrics of claimflow's own. The worker observes operations and the projection as
 // events reach the read model; the API observes requests. Each process has its own registry.
@@ -16,11 +17,18 @@ export function createMetrics(registry: Registry = new Registry()) {
     eventsProjected: new Counter({ name: 'claimflow_events_projected_total', help: 'Events written to the read model', labelNames: ['type'], registers: [registry] }),
     projectionLag: new Histogram({ name: 'claimflow_projection_lag_seconds', help: 'From an event being recorded by its workflow to its row in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
     readyToReadModel: new Histogram({ name: 'claimflow_claim_ready_to_read_model_seconds', help: 'From the claim seen Ready to the instance Ready in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
+    schedulesRestored: new Counter({ name: 'claimflow_schedules_restored_total', help: 'Schedules deleted by hand that the Schedule keeper had made again, by kind (window, backup)', labelNames: ['kind'], registers: [registry] }),
     apiRequests: new Histogram({ name: 'claimflow_api_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** What a run of the Schedule keeper made again: worth an alert, someone deleted them. */
+export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups'>): void {
+  if (result.restored.length > 0) metrics.schedulesRestored.inc({ kind: 'window' }, result.restored.length);
+  if (result.restoredBackups.length > 0) metrics.schedulesRestored.inc({ kind: 'backup' }, result.restoredBackups.length);
+}
 
 /** What the read model saw: called once per newly projected event, after its transaction committed. */
 export function observeProjected(metrics: Metrics, event: InstanceEvent, state: InstanceState, before: InstanceState | null, now = Date.now()): void {

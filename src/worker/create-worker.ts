@@ -7,7 +7,7 @@ import { createKubeClients, loadKubeConfig } from '../activities/kubernetes/clie
 import { migrateReadModel } from '../activities/readmodel/migrate.js';
 import { ensureScheduleKeeper } from '../activities/temporal/schedule-keeper.js';
 import { scheduledTaskQueue, type Env } from '../config/env.js';
-import { observeProjected, type Metrics } from '../observability/metrics.js';
+import { observeKeeperRun, observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -95,7 +95,10 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     maintenanceMaxConcurrent: env.MAINTENANCE_MAX_CONCURRENT,
     fleetWorkflowId: env.MAINTENANCE_FLEET_ID,
     scheduledTaskQueue: scheduledQueue,
-    ...(metrics ? { observeProjection: (event, after, before) => observeProjected(metrics, event, after, before) } : {}),
+    ...(metrics ? {
+      observeProjection: (event, after, before) => observeProjected(metrics, event, after, before),
+      observeKeeperRun: (result) => observeKeeperRun(metrics, result),
+    } : {}),
   });
   const shared: WorkerOptions = {
     connection,

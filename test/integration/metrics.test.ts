@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { freePortPair } from '../../stack/config.js';
+import { scheduleKeeperId, windowScheduleId } from '../../src/workflows/messages.js';
 import { annotateClaim, get } from '../support/kube.js';
 import { eventually, send, startInstance, waitForState } from '../support/lifecycle.js';
 import { sample } from '../support/prometheus.js';
@@ -33,4 +35,13 @@ test('the worker exposes operations, durations, projection lag, reaction time an
   assert.ok(sample(text, 'claimflow_projection_lag_seconds_count') >= 5);
   assert.ok(sample(text, 'claimflow_events_projected_total{type="InstanceRequested"}') >= 1);
   assert.match(text, /^temporal_\w+/m, 'the Temporal SDK worker metrics are included');
+
+  // A window Schedule deleted by hand, made again by the keeper, is counted: worth an alert.
+  const { client, taskQueue } = processes.harness();
+  await client.schedule.getHandle(windowScheduleId(taskQueue, instance.window)).delete();
+  await client.schedule.getHandle(scheduleKeeperId(taskQueue)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  await eventually('the keeper to count the window Schedule it made again', async () => {
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return sample(body, 'claimflow_schedules_restored_total{kind="window"}') === 1 ? true : undefined;
+  });
 });

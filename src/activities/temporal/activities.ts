@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, WorkflowUpdateStage, type Client } from '@tempor
 import type { MaintenanceRequest, ScheduledBackupRequest } from '../../domain/index.js';
 import {
   FLEET_WORKFLOW_ID, maintenanceUpdate, releaseSlotsSignal, requestSlotsSignal, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal,
-  type FleetInput, type ScheduleKeeperInput, type ScheduledWorkResult,
+  type FleetInput, type ScheduleKeeperInput, type ScheduleKeeperResult, type ScheduledWorkResult,
 } from '../../workflows/messages.js';
 import { keepSchedules, type ScheduleKeeperSources } from './schedule-keeper.js';
 import { deleteInstanceSchedules, upsertInstanceSchedules, type InstanceSchedules, type OwnSchedules } from './schedules.js';
@@ -21,6 +21,8 @@ export interface TemporalPortOptions {
   fleetWorkflowId?: string;
   /** The task queue the Schedules start their runs on; unset: the calling activity's own. */
   scheduledTaskQueue?: string;
+  /** Told what each run of the Schedule keeper made again (the worker's metrics). */
+  observeKeeperRun?: (result: ScheduleKeeperResult) => void;
 }
 
 async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
@@ -96,8 +98,11 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
     },
 
     /** The keeper's run: has the Schedules deleted by hand made again (see schedule-keeper.ts). */
-    keepSchedules: (input: ScheduleKeeperInput) =>
-      keepSchedules(client, sources, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue }),
+    async keepSchedules(input: ScheduleKeeperInput): Promise<ScheduleKeeperResult> {
+      const result = await keepSchedules(client, sources, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue });
+      options.observeKeeperRun?.(result);
+      return result;
+    },
 
     /** A window's run: every instance in the window is sent its maintenance Update (see window-fan-out.ts). */
     openMaintenanceWindow: (input: WindowOpening) => openMaintenanceWindow(client, input),

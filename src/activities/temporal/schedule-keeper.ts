@@ -124,7 +124,13 @@ export async function keepSchedules(client: Client, sources: ScheduleKeeperSourc
   for await (const schedule of client.schedule.list()) listed.add(schedule.scheduleId);
   const windows = await restoreWindowSchedules(client, listed, input);
   const backups = await restoreBackupSchedules(client, listed, await sources.instancesWithBackupPolicy(), input.instanceTaskQueue);
-  return { ...windows, ...backups };
+  const result = { ...windows, ...backups };
+  // Someone deleted these: the worker's log says which, beside the run's result in the Temporal UI.
+  const { log } = Context.current();
+  if (result.restored.length > 0) log.warn('window Schedules were missing and are made again', { windows: result.restored });
+  if (result.restoredBackups.length > 0) log.warn('backup Schedules were missing and their instances wrote them again', { instances: result.restoredBackups });
+  if (result.unreadable.length > 0 || result.backupsLeft.length > 0) log.warn('Schedules missing and not made again', { windows: result.unreadable, instances: result.backupsLeft });
+  return result;
 }
 
 export interface ScheduleKeeperOptions {
