@@ -195,7 +195,9 @@ export class Operations {
 
   /**
    * Whether the Schedules are being written now. A restore and an operation must not write them at
-   * once: both read the spec when they start, and the one that started first could land last.
+   * once: both read the spec when they start, and the one that started first could land last. A
+   * write by local activity holds the workflow task, so no Update is taken meanwhile; but runs
+   * recorded before write by activity, and a local write retried after a timeout can span tasks.
    */
   get writingSchedules(): boolean {
     return this.restoringSchedules || this.schedulesWrites > 0;
