@@ -56,15 +56,16 @@ async function scheduleExists(client: Client, scheduleId: string): Promise<boole
   }
 }
 
-/**
- * The instance owns its backup Schedule (made, changed and deleted with its policy), so the keeper
- * does not make it: it asks the instance to write its Schedules again, from its own spec.
- */
+/** Whether the workflow runs on this deployment's task queue. */
 async function runsHere(client: Client, instanceTaskQueue: string, workflowId: string): Promise<boolean> {
   for await (const _ of client.workflow.list({ query: runningInstancesQuery(instanceTaskQueue, `WorkflowId = ${quoted(workflowId)}`), pageSize: 1 })) return true;
   return false;
 }
 
+/**
+ * The instance owns its backup Schedule (made, changed and deleted with its policy), so the keeper
+ * does not make it: it asks the instance to write its Schedules again, from its own spec.
+ */
 async function restoreBackupSchedules(client: Client, listed: Set<string>, instances: InstanceWithBackupPolicy[], instanceTaskQueue: string) {
   const restored: string[] = [];
   const left: ScheduleKeeperResult['backupsLeft'] = [];
