@@ -2,7 +2,8 @@
 //   (a) docker-compose.yml validates against the Compose specification's schema, and sets every
 //       variable the worker and the API read (derived from the code, not from a list);
 //   (b) each kustomize overlay renders, and the apiserver accepts every rendered object
-//       (server-side apply, server dry run);
+//       (server-side apply, server dry run); the monitoring component scrapes ports that exist
+//       and pass the network policies, and alerts only on series claimflow exports;
 //   (c) the worker's RBAC, applied for real, allows exactly what the worker does and the API's
 //       service account nothing (kubectl auth can-i, impersonating the service accounts);
 //   (d) the Crossplane XRD and Composition parse, agree with each other, with the claim CRD
@@ -315,6 +316,59 @@ describe('deploy/kubernetes', () => {
       assert.ok(!('KUBECONFIG' in data), 'in the cluster the worker uses its service account, not a kubeconfig');
       assert.ok(!('DATABASE_URL' in data), 'DATABASE_URL holds a password: Secret only');
       assert.equal(data.WORKER_WORKFLOW_BUNDLE, bundlePathInImage());
+    }
+  });
+});
+
+describe('deploy/kubernetes/components/monitoring', () => {
+  /** An overlay as a user writes one: production, with the component. */
+  async function renderMonitored(): Promise<any[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'claimflow-monitored-'));
+    try {
+      const to = (path: string) => relative(dir, file(path));
+      writeFileSync(join(dir, 'kustomization.yaml'), [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `resources: [${to('deploy/kubernetes/overlays/production')}]`,
+        `components: [${to('deploy/kubernetes/components/monitoring')}]`,
+      ].join('\n'));
+      return yamlDocs(await kubectlOk(['kustomize', dir]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("every replica's /metrics can be scraped: the ports exist, the network policies let them through", async () => {
+    const objects = await renderMonitored();
+    const metricsPort = Number(named(objects, 'ConfigMap', 'claimflow-config').data.WORKER_METRICS_PORT);
+    for (const monitor of ofKind(objects, 'PodMonitor')) {
+      assert.equal(monitor.metadata.namespace, 'claimflow-system');
+      const deployment = ofKind(objects, 'Deployment').find((d) =>
+        Object.entries(monitor.spec.selector.matchLabels).every(([key, value]) => d.spec.template.metadata.labels[key] === value));
+      assert.ok(deployment, `${monitor.metadata.name} selects a Deployment's pods`);
+      const ports = deployment.spec.template.spec.containers[0].ports.map((port: any) => port.name);
+      const policy = ofKind(objects, 'NetworkPolicy').find((p) => p.spec.podSelector.matchLabels['app.kubernetes.io/name'] === deployment.metadata.name);
+      const allowed = (policy?.spec.ingress ?? []).flatMap((rule: any) => rule.ports.map((port: any) => port.port));
+      for (const endpoint of monitor.spec.podMetricsEndpoints) {
+        assert.ok(ports.includes(endpoint.port), `${deployment.metadata.name} has a port named ${endpoint.port}`);
+        assert.ok(allowed.includes(endpoint.port), `${deployment.metadata.name}'s NetworkPolicy lets ${endpoint.port} in`);
+      }
+    }
+    assert.deepEqual(ofKind(objects, 'PodMonitor').map((m) => m.metadata.name).sort(), ['claimflow-api', 'claimflow-worker']);
+    const worker = named(objects, 'Deployment', 'claimflow-worker').spec.template.spec.containers[0];
+    assert.equal(worker.ports.find((port: any) => port.name === 'metrics').containerPort, metricsPort, 'the port the worker listens on');
+  });
+
+  test('the alerts ask only for series claimflow exports', async () => {
+    const { createMetrics } = await import('../../src/observability/metrics.js');
+    const exported = new Set((await createMetrics().registry.getMetricsAsJSON()).map((metric) => metric.name));
+    const rules = ofKind(await renderMonitored(), 'PrometheusRule').flatMap((rule) => rule.spec.groups.flatMap((group: any) => group.rules));
+    assert.ok(rules.length > 0);
+    for (const rule of rules) {
+      assert.ok(rule.alert && rule.annotations?.summary && ['warning', 'critical'].includes(rule.labels?.severity), `${rule.alert}: a name, a summary, a severity`);
+      for (const series of String(rule.expr).match(/claimflow_\w+/g) ?? []) {
+        assert.ok(exported.has(series.replace(/_(bucket|count|sum)$/, '')), `${rule.alert} asks for ${series}, which claimflow does not export`);
+      }
     }
   });
 });
