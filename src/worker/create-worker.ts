@@ -125,9 +125,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
       taskQueue: scheduledQueue,
     }),
   ]);
-  if (env.SCHEDULE_KEEPER_EVERY !== 'off') {
-    await ensureScheduleKeeper(temporal, { instanceTaskQueue: env.TEMPORAL_TASK_QUEUE, taskQueue: scheduledQueue, every: env.SCHEDULE_KEEPER_EVERY });
-  }
+  await ensureScheduleKeeper(temporal, { instanceTaskQueue: env.TEMPORAL_TASK_QUEUE, taskQueue: scheduledQueue, every: env.SCHEDULE_KEEPER_EVERY });
   return new ClaimflowWorker(instances, scheduled, async () => {
     await connection.close();
     await clientConnection.close();

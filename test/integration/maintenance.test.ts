@@ -8,6 +8,7 @@ import {
   type MaintenanceWindowRunResult, type ScheduleKeeperResult,
 } from '../../src/workflows/messages.js';
 import { localActivityType } from '../../src/activities/readmodel/rebuild.js';
+import { ensureScheduleKeeper } from '../../src/activities/temporal/schedule-keeper.js';
 import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
@@ -343,6 +344,21 @@ describe('the Schedule keeper', () => {
     assert.deepEqual([run.found, run.handedOver], [1, 1]);
     const state = await maintenanceDone(instance);
     assert.equal(state.maintenance?.status, 'completed');
+  });
+
+  test("a worker set to 'off' deletes its deployment's keeper, and one set to an interval makes it again", async () => {
+    const instanceTaskQueue = `${harness.taskQueue}-other`;
+    const options = { instanceTaskQueue, taskQueue: `${instanceTaskQueue}-scheduled` };
+    const handle = harness.client.schedule.getHandle(scheduleKeeperId(instanceTaskQueue));
+    await ensureScheduleKeeper(harness.client, { ...options, every: '30m' });
+    assert.deepEqual((await handle.describe()).spec.intervals?.map((interval) => interval.every), [30 * 60_000]);
+    await ensureScheduleKeeper(harness.client, { ...options, every: 'off' });
+    await ensureScheduleKeeper(harness.client, { ...options, every: 'off' });
+    const gone = await handle.describe().then(() => undefined, (error: unknown) => error);
+    assert.ok(gone instanceof ScheduleNotFoundError, 'off: no keeper');
+    await ensureScheduleKeeper(harness.client, { ...options, every: '1d' });
+    assert.deepEqual((await handle.describe()).spec.intervals?.map((interval) => interval.every), [24 * 60 * 60_000]);
+    await handle.delete();
   });
 
   test('a backup Schedule deleted by hand is written again by its instance, from its own policy', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../../workflows/messages.js';
 import type { InstanceWithBackupPolicy } from '../readmodel/backup-policies.js';
 import { refusalOf } from './refusals.js';
-import { createWindowSchedule, upsert } from './schedules.js';
+import { createWindowSchedule, remove, upsert } from './schedules.js';
 import { quoted, runningInstancesQuery } from './visibility.js';
 
 // A Schedule deleted by hand ends maintenance or backups without a word: the keeper, a Schedule of
@@ -138,13 +138,17 @@ export interface ScheduleKeeperOptions {
   instanceTaskQueue: string;
   /** Where its runs start (the worker's scheduled queue). */
   taskQueue: string;
-  /** How often it runs, as Temporal reads a duration ('1h', '15m'). */
+  /** How often it runs, as Temporal reads a duration ('1h', '15m'), or 'off'. */
   every: string;
 }
 
-/** Made (or its interval changed) by every worker at start: one Schedule per deployment, whoever makes it. */
+/**
+ * Made (or its interval changed) by every worker at start: one Schedule per deployment, whoever
+ * makes it. `off` deletes it, so that a deployment turned off stays off.
+ */
 export async function ensureScheduleKeeper(client: Client, options: ScheduleKeeperOptions): Promise<void> {
   const scheduleId = scheduleKeeperId(options.instanceTaskQueue);
+  if (options.every === 'off') return remove(client, scheduleId);
   const args: ScheduleKeeperInput = { instanceTaskQueue: options.instanceTaskQueue };
   await upsert(client, {
     scheduleId,

@@ -78,7 +78,7 @@ export async function upsert(client: Client, options: ScheduleOptions): Promise<
   }
 }
 
-async function remove(client: Client, scheduleId: string): Promise<void> {
+export async function remove(client: Client, scheduleId: string): Promise<void> {
   try {
     await client.schedule.getHandle(scheduleId).delete();
   } catch (error) {
