@@ -321,8 +321,10 @@ describe('deploy/kubernetes', () => {
 });
 
 describe('deploy/kubernetes/components/monitoring', () => {
-  /** An overlay as a user writes one: production, with the component. */
-  async function renderMonitored(): Promise<any[]> {
+  /** An overlay as a user writes one: production, with the component (rendered once, like render()). */
+  let monitored: Promise<any[]> | undefined;
+  const renderMonitored = (): Promise<any[]> => (monitored ??= renderWithMonitoring());
+  async function renderWithMonitoring(): Promise<any[]> {
     const dir = mkdtempSync(join(tmpdir(), 'claimflow-monitored-'));
     try {
       const to = (path: string) => relative(dir, file(path));
