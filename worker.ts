@@ -20,7 +20,7 @@ const worker = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { t
 const server = metricsOn
   ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
   : undefined;
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, workflowStackTraces: workflowStackTraces(env), metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, workflowStackTraces: workflowStackTraces(env), workflowHeapMB: env.WORKER_WORKFLOW_HEAP_MB, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
 try {
   await worker.run();
 } finally {

@@ -40,3 +40,32 @@ test('the worker says what its threads do: off only when the preload is there an
   assert.equal(workflowStackTraces({ WORKER_WORKFLOW_STACK_TRACES: 'on' }, WORKER_NODE_FLAGS), 'on');
   assert.equal(workflowStackTraces({ WORKER_WORKFLOW_STACK_TRACES: 'off' }, ['--import', 'tsx']), 'on');
 });
+
+/** The V8 heap limits, in MiB, of a process's main thread and of a thread it starts after capWorkflowThreadHeap(cap). */
+async function heapLimitsAfterCap(cap: number | 'off'): Promise<{ main: number; thread: number }> {
+  const threadsModule = new URL('../../src/worker/workflow-threads.ts', import.meta.url).href;
+  const main = [
+    "const { getHeapStatistics } = require('node:v8');",
+    "const { Worker } = require('node:worker_threads');",
+    'const limit = () => getHeapStatistics().heap_size_limit / 2 ** 20;',
+    `import(${JSON.stringify(threadsModule)}).then(({ capWorkflowThreadHeap }) => {`,
+    `  capWorkflowThreadHeap(${JSON.stringify(cap)});`,
+    "  new Worker(\"require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20)\", { eval: true })",
+    "    .on('message', (thread) => console.log(JSON.stringify({ main: limit(), thread })));",
+    '});',
+  ].join('\n');
+  const { stdout } = await run(process.execPath, [...WORKER_NODE_FLAGS, '-e', main]);
+  return JSON.parse(stdout.trim()) as { main: number; thread: number };
+}
+
+// WORKER_WORKFLOW_HEAP_MB rests on V8 reading --max-old-space-size when it makes an isolate: the
+// threads the SDK makes after the cap get it, the main thread keeps its own.
+test('capWorkflowThreadHeap caps the threads started after it, not the main thread', async () => {
+  const capped = await heapLimitsAfterCap(200);
+  // V8's limit is the old space plus the young generation's few tens of MiB
+  assert.ok(capped.thread >= 200 && capped.thread < 300, `a thread's limit: ${capped.thread} MiB`);
+  assert.ok(capped.main > 300, `the main thread's limit: ${capped.main} MiB`);
+  const uncapped = await heapLimitsAfterCap('off');
+  assert.equal(uncapped.thread, uncapped.main);
+  assert.ok(uncapped.thread > 300);
+});
