@@ -96,6 +96,13 @@ export function sampleUsage(pids: Record<string, number | undefined>): Record<st
   return out;
 }
 
+/** The most resident memory one process (not its descendants) has held since it started: the kernel's VmHWM, in MiB. */
+export function rssHighWaterMiB(pid: number): number {
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kib === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return round(Number(kib) / 1024, 1);
+}
+
 /** CPU seconds a usage report's processes spent together, leaving out the ones named. */
 export function totalCpuSeconds(report: { processes: Record<string, { cpuSeconds: number }> }, except: string[] = []): number {
   return Object.entries(report.processes).reduce((sum, [name, usage]) => sum + (except.includes(name) ? 0 : usage.cpuSeconds), 0);
