@@ -307,6 +307,29 @@ describe('deploy/kubernetes', () => {
     for (const [where, command] of Object.entries(commands)) assert.deepEqual(command, expected, where);
   });
 
+  // --max-old-space-size caps each V8 isolate, not the process: the worker's main thread through
+  // NODE_OPTIONS and its workflow threads through WORKER_WORKFLOW_HEAP_MB. Off the heaps an idle
+  // worker holds about 250 MiB (code, the SDK's core, the scheduled queue's small thread; BENCHMARKS.md).
+  test("the worker's heaps fit its memory limit", async () => {
+    const OFF_HEAP_MIB = 256;
+    const mebibytes = (quantity: string) => {
+      const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(quantity) ?? [];
+      assert.ok(amount && unit, `a memory quantity in Mi or Gi: ${quantity}`);
+      return Number(amount) * (unit === 'Gi' ? 1024 : 1);
+    };
+    for (const overlay of OVERLAYS) {
+      const objects = await render(overlay);
+      const container = named(objects, 'Deployment', 'claimflow-worker').spec.template.spec.containers[0];
+      const nodeOptions: string = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '';
+      const mainHeap = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+      assert.ok(mainHeap > 0, `${overlay}: NODE_OPTIONS caps the main thread's heap (${nodeOptions})`);
+      const threadHeap = Number(named(objects, 'ConfigMap', 'claimflow-config').data.WORKER_WORKFLOW_HEAP_MB);
+      assert.ok(threadHeap > 0, `${overlay}: WORKER_WORKFLOW_HEAP_MB caps the workflow threads' heaps`);
+      const limit = mebibytes(container.resources.limits.memory);
+      assert.ok(mainHeap + threadHeap + OFF_HEAP_MIB <= limit, `${overlay}: ${mainHeap} + ${threadHeap} + ${OFF_HEAP_MIB} MiB > the ${limit} MiB limit`);
+    }
+  });
+
   test('the ConfigMap sets every variable the worker and the API read (but the Secret and kubeconfig ones)', async () => {
     const reads = new Set([...variablesReadBy([...SERVICE_CODE.worker]), ...variablesReadBy([...SERVICE_CODE.api])]);
     for (const overlay of OVERLAYS) {
