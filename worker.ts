@@ -4,13 +4,15 @@ import { createMetrics } from './src/observability/metrics.js';
 import { serveMetrics } from './src/observability/metrics-server.js';
 import { createTracing } from './src/observability/tracing.js';
 import { createClaimflowWorker } from './src/worker/create-worker.js';
-import { workflowStackTraces } from './src/worker/workflow-threads.js';
+import { workflowHeapWarning, workflowStackTraces } from './src/worker/workflow-threads.js';
 
 // The claimflow worker process. SIGTERM/SIGINT start a graceful shutdown (the SDK's default
 // shutdown signals): no new tasks are taken, running activities get WORKER_SHUTDOWN_GRACE_MS to
 // finish, and anything cut short is retried by another worker.
 
 const env = readEnv();
+const heapWarning = workflowHeapWarning(env);
+if (heapWarning) console.log(JSON.stringify({ level: 'warn', msg: heapWarning }));
 const metricsOn = env.WORKER_METRICS_PORT > 0;
 const sdkMetrics = `${env.WORKER_METRICS_HOST === '0.0.0.0' ? '127.0.0.1' : env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT + 1}`;
 if (metricsOn) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: sdkMetrics, useSecondsForDurations: true } } } });

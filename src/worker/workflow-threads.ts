@@ -29,3 +29,27 @@ export function workflowStackTraces(env: { WORKER_WORKFLOW_STACK_TRACES: 'on' | 
 export function capWorkflowThreadHeap(megabytes: number | 'off'): void {
   if (megabytes !== 'off') setFlagsFromString(`--max-old-space-size=${megabytes}`);
 }
+
+/** What a cached instance keeps live in its workflow thread: 187-190 MB for 600 in the footprint bench (BENCHMARKS.md, thirty-fifth session). */
+const CACHED_INSTANCE_HEAP_MIB = 0.32;
+/** A workflow thread with nothing cached: the bundle and the preloaded modules, about 26 MB. */
+const EMPTY_THREAD_HEAP_MIB = 32;
+/** The share of a capped heap the live cache may take, leaving V8 room to collect in. */
+const LIVE_SHARE = 0.75;
+
+/** The largest workflow cache a workflow thread with this heap cap holds comfortably, by the measured cost per cached instance. */
+export function cacheThatFits(heapMB: number): number {
+  return Math.max(0, Math.floor((heapMB * LIVE_SHARE - EMPTY_THREAD_HEAP_MIB) / CACHED_INSTANCE_HEAP_MIB));
+}
+
+/**
+ * Why the configured cache may not fit its workflow thread's heap, if it may not. Only a warning:
+ * a cached instance's size depends on its state, and a thread that does outgrow its cap ends the
+ * worker (ERR_WORKER_OUT_OF_MEMORY), whose replacement resumes every instance from its history.
+ */
+export function workflowHeapWarning(env: { WORKER_MAX_CACHED_WORKFLOWS: number; WORKER_WORKFLOW_HEAP_MB: number | 'off' }): string | undefined {
+  const cap = env.WORKER_WORKFLOW_HEAP_MB;
+  if (cap === 'off' || env.WORKER_MAX_CACHED_WORKFLOWS <= cacheThatFits(cap)) return undefined;
+  const needs = Math.ceil((EMPTY_THREAD_HEAP_MIB + env.WORKER_MAX_CACHED_WORKFLOWS * CACHED_INSTANCE_HEAP_MIB) / LIVE_SHARE);
+  return `WORKER_MAX_CACHED_WORKFLOWS=${env.WORKER_MAX_CACHED_WORKFLOWS} may not fit WORKER_WORKFLOW_HEAP_MB=${cap}, which holds about ${cacheThatFits(cap)} cached instances: set WORKER_WORKFLOW_HEAP_MB to ${needs} or more (and the memory limit with it), or lower the cache`;
+}
