@@ -26,7 +26,8 @@ const Env = z.object({
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /**
    * The V8 old space of each of the worker's two workflow threads, in MiB (see capWorkflowThreadHeap),
-   * or `off` for V8's default. It bounds what a burst leaves behind; the cached workflows must fit in it.
+   * or `off` for what NODE_OPTIONS gives every isolate (else V8's default). It bounds what a burst
+   * leaves behind; the cached workflows must fit in it (the worker warns at start if they may not).
    */
   WORKER_WORKFLOW_HEAP_MB: z.union([z.literal('off'), z.coerce.number().int().min(128, 'must be at least 128 (MiB)')], { error: 'must be a size in MiB (at least 128) or off' }).default(512),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),

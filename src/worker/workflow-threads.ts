@@ -23,8 +23,9 @@ export function workflowStackTraces(env: { WORKER_WORKFLOW_STACK_TRACES: 'on' | 
  * workflow threads, which Worker.create makes and gives no limits of their own. A `--max-old-space-size`
  * in NODE_OPTIONS is not a process's budget but each isolate's, the main thread's and every
  * thread's alike; left at V8's default (a quarter of the machine's memory each), a workflow thread
- * holds a burst's garbage until V8 is idle, several times its live cache (BENCHMARKS.md). V8 reads
- * the flag when it makes an isolate, so the main thread keeps its own.
+ * grows to several times its live cache in a burst before V8's memory reducer collects it
+ * (BENCHMARKS.md). V8 reads the flag when it makes an isolate, so the main thread keeps its own;
+ * with `off` the threads get what every isolate gets (NODE_OPTIONS, else V8's default).
  */
 export function capWorkflowThreadHeap(megabytes: number | 'off'): void {
   if (megabytes !== 'off') setFlagsFromString(`--max-old-space-size=${megabytes}`);

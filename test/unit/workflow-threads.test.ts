@@ -71,7 +71,7 @@ test('capWorkflowThreadHeap caps the threads started after it, not the main thre
 });
 
 test('the worker warns when its workflow cache may not fit the heap cap, and names both settings', () => {
-  // the shipped defaults fit, with room; production's 1,024 MiB holds about 2,000
+  // the shipped defaults fit, with room; production's 1,024 MiB holds over 2,000
   assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 600, WORKER_WORKFLOW_HEAP_MB: 512 }), undefined);
   assert.ok(cacheThatFits(512) >= 1000 && cacheThatFits(1024) >= 2000, `${cacheThatFits(512)}, ${cacheThatFits(1024)}`);
   assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 5000, WORKER_WORKFLOW_HEAP_MB: 'off' }), undefined);
