@@ -4,7 +4,7 @@ import { createMetrics } from './src/observability/metrics.js';
 import { serveMetrics } from './src/observability/metrics-server.js';
 import { createTracing } from './src/observability/tracing.js';
 import { createClaimflowWorker } from './src/worker/create-worker.js';
-import { workflowHeapWarning, workflowStackTraces } from './src/worker/workflow-threads.js';
+import { workflowHeapWarning, workflowStackTraces, workflowThreadHeapMB } from './src/worker/workflow-threads.js';
 
 // The claimflow worker process. SIGTERM/SIGINT start a graceful shutdown (the SDK's default
 // shutdown signals): no new tasks are taken, running activities get WORKER_SHUTDOWN_GRACE_MS to
@@ -22,7 +22,7 @@ const worker = await createClaimflowWorker(env, {}, { metrics, ...(tracing ? { t
 const server = metricsOn
   ? await serveMetrics({ registry: metrics.registry, host: env.WORKER_METRICS_HOST, port: env.WORKER_METRICS_PORT, sdkMetricsUrl: `http://${sdkMetrics}/metrics` })
   : undefined;
-console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, workflowStackTraces: workflowStackTraces(env), workflowHeapMB: env.WORKER_WORKFLOW_HEAP_MB, metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
+console.log(JSON.stringify({ level: 'info', msg: 'worker running', taskQueue: env.TEMPORAL_TASK_QUEUE, scheduledTaskQueue: scheduledTaskQueue(env), namespace: env.TEMPORAL_NAMESPACE, temporal: env.TEMPORAL_ADDRESS, workflowStackTraces: workflowStackTraces(env), workflowHeapMB: workflowThreadHeapMB(env), metrics: metricsOn ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : 'off' }));
 try {
   await worker.run();
 } finally {

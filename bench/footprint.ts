@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { readEnv } from '../src/config/env.js';
 import { ON_DEMAND_BACKUPS_MAX, type Command, type InstanceState } from '../src/domain/index.js';
+import { workflowThreadHeapMB } from '../src/worker/workflow-threads.js';
 import { commandUpdates } from '../src/workflows/messages.js';
 import { sleep } from './lib/cleanup.js';
 import { counterDelta, readCounters } from './lib/counters.js';
@@ -192,8 +193,8 @@ export const footprintBench: Bench = {
     const overrides = workerOverrides(ctx);
     // --trace-gc=true: the worker logs each collection of every isolate, and the idle windows list theirs
     const traceGc = ctx.options['trace-gc'] === 'true';
-    const workflowHeapMB = readEnv({ ...workerEnv(ctx) }).WORKER_WORKFLOW_HEAP_MB;
     mkdirSync(PROFILE_DIR, { recursive: true });
+    const workflowHeapMB = workflowThreadHeapMB(readEnv({ WORKER_MAX_CACHED_WORKFLOWS: cache, ...workerEnv(ctx) }));
     const start = (label: string) =>
       startWorker(stack, { mode: 'claimflow', ...(overrides ? { overrides } : {}), nodeFlags: ['--expose-gc', ...(traceGc ? ['--trace-gc'] : [])], env: { WORKER_MAX_CACHED_WORKFLOWS: cache, BENCH_PROFILE_PREFIX: join(PROFILE_DIR, `footprint-${label}`), ...workerEnv(ctx) } });
 

@@ -26,10 +26,11 @@ const Env = z.object({
   WORKER_WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /**
    * The V8 old space of each of the worker's two workflow threads, in MiB (see capWorkflowThreadHeap),
-   * or `off` for what NODE_OPTIONS gives every isolate (else V8's default). It bounds what a burst
-   * leaves behind; the cached workflows must fit in it (the worker warns at start if they may not).
+   * or `off` for what NODE_OPTIONS gives every isolate (else V8's default); unset: sized from
+   * WORKER_MAX_CACHED_WORKFLOWS (workflowThreadHeapMB). It bounds what a burst leaves behind; the
+   * cached workflows must fit in it (the worker warns at start if a size set here may not hold them).
    */
-  WORKER_WORKFLOW_HEAP_MB: z.union([z.literal('off'), z.coerce.number().int().min(128, 'must be at least 128 (MiB)')], { error: 'must be a size in MiB (at least 128) or off' }).default(512),
+  WORKER_WORKFLOW_HEAP_MB: z.union([z.literal('off'), z.coerce.number().int().min(128, 'must be at least 128 (MiB)')], { error: 'must be a size in MiB (at least 128) or off' }).optional(),
   MAINTENANCE_MAX_CONCURRENT: z.coerce.number().int().min(1).default(10),
   MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
   /**

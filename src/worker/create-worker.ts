@@ -9,7 +9,7 @@ import { ensureScheduleKeeper } from '../activities/temporal/schedule-keeper.js'
 import { scheduledTaskQueue, type Env } from '../config/env.js';
 import { observeKeeperRun, observeProjected, type Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
-import { capWorkflowThreadHeap } from './workflow-threads.js';
+import { capWorkflowThreadHeap, workflowThreadHeapMB } from './workflow-threads.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -111,7 +111,7 @@ export async function createClaimflowWorker(env: Env, overrides: Partial<WorkerO
     ...(tracing ? { plugins: [tracing.plugin] } : {}),
   };
   // before Worker.create, which makes the workflow threads
-  capWorkflowThreadHeap(env.WORKER_WORKFLOW_HEAP_MB);
+  capWorkflowThreadHeap(workflowThreadHeapMB(env));
   const [instances, scheduled] = await Promise.all([
     Worker.create({
       ...shared,

@@ -37,20 +37,33 @@ const CACHED_INSTANCE_HEAP_MIB = 0.32;
 const EMPTY_THREAD_HEAP_MIB = 32;
 /** The share of a capped heap the live cache may take, leaving V8 room to collect in. */
 const LIVE_SHARE = 0.75;
+/** The least a cap sized from the cache gives: the shipped cache of 600 fits it with room to spare. */
+const SIZED_HEAP_MIN_MIB = 512;
+
+type HeapSettings = { WORKER_MAX_CACHED_WORKFLOWS: number; WORKER_WORKFLOW_HEAP_MB?: number | 'off' | undefined };
 
 /** The largest workflow cache a workflow thread with this heap cap holds comfortably, by the measured cost per cached instance. */
 export function cacheThatFits(heapMB: number): number {
   return Math.max(0, Math.floor((heapMB * LIVE_SHARE - EMPTY_THREAD_HEAP_MIB) / CACHED_INSTANCE_HEAP_MIB));
 }
 
+/** The heap cap a workflow cache of this size needs (the inverse of cacheThatFits). */
+function heapForCache(cache: number): number {
+  return Math.ceil((EMPTY_THREAD_HEAP_MIB + cache * CACHED_INSTANCE_HEAP_MIB) / LIVE_SHARE);
+}
+
+/** The workflow threads' heap cap: the one set, or one sized from the cache (512 MiB up to a cache of about 1,100). */
+export function workflowThreadHeapMB(env: HeapSettings): number | 'off' {
+  return env.WORKER_WORKFLOW_HEAP_MB ?? Math.max(SIZED_HEAP_MIN_MIB, heapForCache(env.WORKER_MAX_CACHED_WORKFLOWS));
+}
+
 /**
- * Why the configured cache may not fit its workflow thread's heap, if it may not. Only a warning:
- * a cached instance's size depends on its state, and a thread that does outgrow its cap ends the
+ * Why the configured cache may not fit a heap cap set by hand, if it may not. Only a warning: a
+ * cached instance's size depends on its state, and a thread that does outgrow its cap ends the
  * worker (ERR_WORKER_OUT_OF_MEMORY), whose replacement resumes every instance from its history.
  */
-export function workflowHeapWarning(env: { WORKER_MAX_CACHED_WORKFLOWS: number; WORKER_WORKFLOW_HEAP_MB: number | 'off' }): string | undefined {
+export function workflowHeapWarning(env: HeapSettings): string | undefined {
   const cap = env.WORKER_WORKFLOW_HEAP_MB;
-  if (cap === 'off' || env.WORKER_MAX_CACHED_WORKFLOWS <= cacheThatFits(cap)) return undefined;
-  const needs = Math.ceil((EMPTY_THREAD_HEAP_MIB + env.WORKER_MAX_CACHED_WORKFLOWS * CACHED_INSTANCE_HEAP_MIB) / LIVE_SHARE);
-  return `WORKER_MAX_CACHED_WORKFLOWS=${env.WORKER_MAX_CACHED_WORKFLOWS} may not fit WORKER_WORKFLOW_HEAP_MB=${cap}, which holds about ${cacheThatFits(cap)} cached instances: set WORKER_WORKFLOW_HEAP_MB to ${needs} or more (and the memory limit with it), or lower the cache`;
+  if (cap === undefined || cap === 'off' || env.WORKER_MAX_CACHED_WORKFLOWS <= cacheThatFits(cap)) return undefined;
+  return `WORKER_MAX_CACHED_WORKFLOWS=${env.WORKER_MAX_CACHED_WORKFLOWS} may not fit WORKER_WORKFLOW_HEAP_MB=${cap}, which holds about ${cacheThatFits(cap)} cached instances: set WORKER_WORKFLOW_HEAP_MB to ${heapForCache(env.WORKER_MAX_CACHED_WORKFLOWS)} or more (and the memory limit with it), leave it unset to size it from the cache, or lower the cache`;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { WORKER_NODE_FLAGS, cacheThatFits, workflowHeapWarning, workflowStackTraces } from '../../src/worker/workflow-threads.js';
+import { WORKER_NODE_FLAGS, cacheThatFits, workflowHeapWarning, workflowStackTraces, workflowThreadHeapMB } from '../../src/worker/workflow-threads.js';
 
 // The worker's preload, in a thread started as the SDK starts its workflow threads (from a file):
 // it must keep finding the SDK's hook point, or an upgrade would quietly bring back the stack
@@ -70,11 +70,21 @@ test('capWorkflowThreadHeap caps the threads started after it, not the main thre
   assert.ok(uncapped.thread > 300);
 });
 
-test('the worker warns when its workflow cache may not fit the heap cap, and names both settings', () => {
-  // the shipped defaults fit, with room; production's 1,024 MiB holds over 2,000
+test('unset, the heap cap is sized from the workflow cache: 512 MiB for the shipped cache, more for a larger one', () => {
+  assert.equal(workflowThreadHeapMB({ WORKER_MAX_CACHED_WORKFLOWS: 600 }), 512);
+  assert.equal(workflowThreadHeapMB({ WORKER_MAX_CACHED_WORKFLOWS: 0 }), 512);
+  const forLargeCache = workflowThreadHeapMB({ WORKER_MAX_CACHED_WORKFLOWS: 2500 });
+  assert.ok(typeof forLargeCache === 'number' && forLargeCache > 512 && cacheThatFits(forLargeCache) >= 2500, `${forLargeCache}`);
+  assert.equal(workflowThreadHeapMB({ WORKER_MAX_CACHED_WORKFLOWS: 2500, WORKER_WORKFLOW_HEAP_MB: 'off' }), 'off');
+  assert.equal(workflowThreadHeapMB({ WORKER_MAX_CACHED_WORKFLOWS: 2500, WORKER_WORKFLOW_HEAP_MB: 640 }), 640);
+});
+
+test('the worker warns when its workflow cache may not fit a heap cap set by hand, and names both settings', () => {
+  // the manifests' settings fit, with room; production's 1,024 MiB holds over 2,000
   assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 600, WORKER_WORKFLOW_HEAP_MB: 512 }), undefined);
   assert.ok(cacheThatFits(512) >= 1000 && cacheThatFits(1024) >= 2000, `${cacheThatFits(512)}, ${cacheThatFits(1024)}`);
   assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 5000, WORKER_WORKFLOW_HEAP_MB: 'off' }), undefined);
+  assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 5000 }), undefined);
   const warning = workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: 3000, WORKER_WORKFLOW_HEAP_MB: 512 });
   assert.match(warning ?? '', /WORKER_MAX_CACHED_WORKFLOWS=3000 .*WORKER_WORKFLOW_HEAP_MB=512/);
   const suggested = Number(/set WORKER_WORKFLOW_HEAP_MB to (\d+)/.exec(warning ?? '')?.[1]);
