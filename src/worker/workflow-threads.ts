@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import type { Env } from '../config/env.js';
 
 // How node starts the worker, one place for every start command that is code (the local stack,
 // benches, tests); the Dockerfile, compose, the Kubernetes manifest and package.json spell out the
@@ -40,7 +41,7 @@ const LIVE_SHARE = 0.75;
 /** The least a cap sized from the cache gives: the shipped cache of 600 fits it with room to spare. */
 const SIZED_HEAP_MIN_MIB = 512;
 
-type HeapSettings = { WORKER_MAX_CACHED_WORKFLOWS: number; WORKER_WORKFLOW_HEAP_MB?: number | 'off' | undefined };
+type HeapSettings = Pick<Env, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_HEAP_MB'>;
 
 /** The largest workflow cache a workflow thread with this heap cap holds comfortably, by the measured cost per cached instance. */
 export function cacheThatFits(heapMB: number): number {

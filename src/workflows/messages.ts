@@ -120,7 +120,7 @@ export const backupScheduleId = (tenant: string, name: string) => `backup/${tena
 /** One Schedule per maintenance window of the instances on a task queue. */
 export const windowScheduleId = (instanceTaskQueue: string, window: string) => `maintenance-window/${instanceTaskQueue}/${window}`;
 
-/** The Schedule of the keeper, which makes the windows' Schedules of a task queue's instances again. */
+/** The Schedule of the keeper, which has the missing window and backup Schedules of a task queue's instances made again. */
 export const scheduleKeeperId = (instanceTaskQueue: string) => `schedule-keeper/${instanceTaskQueue}`;
 
 export interface ScheduleKeeperInput {
