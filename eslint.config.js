@@ -6,6 +6,19 @@ import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
+const replaySafeImports = {
+  paths: [
+    ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow or domain code.' })),
+    { name: '@temporalio/worker', message: 'Never bundle the worker into workflow code.' },
+    { name: '@temporalio/client', message: 'Workflows talk to the outside through activities.' },
+    { name: '@temporalio/activity', message: 'Workflows call activities through proxyActivities.' },
+  ],
+  patterns: [
+    { group: ['**/activities/*', '**/activities/**', '!**/activities/index.js'], message: 'Import activities as types only (import type).', allowTypeImports: true },
+    { group: ['pg', '@kubernetes/*', 'fastify', 'pino', 'uuid'], message: 'No I/O libraries in workflow or domain code.' },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.local/', 'dist/', 'toolchain/'] },
   js.configs.recommended,
@@ -40,25 +53,29 @@ export default tseslint.config(
     // Workflow code is replayed: no I/O, no clocks or randomness outside the SDK's deterministic ones.
     files: ['src/workflows/**/*.ts', 'src/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not allowed in workflow or domain code.' })),
-            { name: '@temporalio/worker', message: 'Never bundle the worker into workflow code.' },
-            { name: '@temporalio/client', message: 'Workflows talk to the outside through activities.' },
-            { name: '@temporalio/activity', message: 'Workflows call activities through proxyActivities.' },
-          ],
-          patterns: [
-            { group: ['**/activities/*', '**/activities/**', '!**/activities/index.js'], message: 'Import activities as types only (import type).', allowTypeImports: true },
-            { group: ['pg', '@kubernetes/*', 'fastify', 'pino', 'uuid'], message: 'No I/O libraries in workflow or domain code.' },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', replaySafeImports],
       'no-restricted-globals': [
         'error',
         { name: 'setInterval', message: 'Use the workflow sleep/condition APIs.' },
         { name: 'process', message: 'Workflow code has no process environment.' },
+      ],
+    },
+  },
+  {
+    // Each workflow evaluates its modules anew: building the domain's schemas there would cost
+    // every workflow what its thread's shared copy costs once (src/workflows/shared-modules.ts).
+    files: ['src/workflows/**/*.ts'],
+    ignores: ['src/workflows/shared-modules.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: replaySafeImports.paths,
+          patterns: [
+            ...replaySafeImports.patterns,
+            { group: ['**/domain/index.js', '**/domain/schemas.js', '**/domain/define-schemas.js'], message: 'Import the domain from domain/logic.js and its schemas from shared-modules.js (types may come from anywhere).', allowTypeImports: true },
+          ],
+        },
       ],
     },
   },

@@ -1,5 +1,5 @@
 import { planUpgrade } from './catalog.js';
-import type { Command } from './commands.js';
+import type { Command } from './schemas.js';
 import type { InstanceState } from './state.js';
 
 // Whether a command may run against the instance as it is now. Pure, so the workflow's update

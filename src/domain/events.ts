@@ -1,4 +1,4 @@
-import type { BackupPolicy, InstanceSpec, MaintenanceWindow } from './spec.js';
+import type { BackupPolicy, InstanceSpec, MaintenanceWindow } from './schemas.js';
 import type { Size } from './sizes.js';
 
 // The instance's event log. Every event is recorded by the workflow (so Temporal's history is

@@ -1,5 +1,6 @@
 import { majorOf, newestMinorOf, planUpgrade } from './catalog.js';
-import { DAYS_OF_WEEK, type MaintenanceWindow } from './spec.js';
+import type { MaintenanceWindow } from './schemas.js';
+import { DAYS_OF_WEEK } from './spec.js';
 
 // When a user names no window, one is derived from the instance's identity: stable across
 // restarts and rebuilds, and spread over the week so a fleet never restarts all at once.

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { EventType, InstanceEvent } from './events.js';
 
 // What tenants can subscribe to, as Flux's notification controller does for GitOps: topics that
@@ -16,12 +15,6 @@ export const TOPIC_NAMES = Object.keys(NOTIFICATION_TOPICS) as [NotificationTopi
 
 export const topicOf = (type: EventType): NotificationTopic | undefined =>
   TOPIC_NAMES.find((topic) => (NOTIFICATION_TOPICS[topic] as readonly EventType[]).includes(type));
-
-export const Subscription = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }).max(2000),
-  topics: z.array(z.enum(TOPIC_NAMES)).min(1).max(TOPIC_NAMES.length),
-});
-export type Subscription = z.infer<typeof Subscription>;
 
 const ICON: Record<NotificationTopic, string> = { failures: ':x:', upgrades: ':arrow_up:', maintenance: ':wrench:', deletions: ':wastebasket:' };
 

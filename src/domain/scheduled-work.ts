@@ -1,29 +1,6 @@
-import { z } from 'zod';
+import type { MaintenanceRequest } from './schemas.js';
 
-// Work that Temporal Schedules start rather than users: a maintenance run in the instance's window
-// and a scheduled backup. The run id names one run for one instance, so a retry is a no-op.
-
-export const MaintenanceRequest = z.strictObject({
-  runId: z.string().min(1),
-  actor: z.string().min(1),
-  trigger: z.enum(['schedule', 'manual']),
-  windowEndsAt: z.iso.datetime({ offset: true }),
-  /** The window the sender found the instance in (maintenanceWindowKey); absent: any. */
-  window: z.string().min(1).optional(),
-  /** When the Schedule meant this window to open: one window opens one run, whoever sends it. */
-  windowOpensAt: z.iso.datetime({ offset: true }).optional(),
-  /** false: nobody waits for a report (absent in requests of the per-instance run workflows, which do). */
-  report: z.boolean().optional(),
-});
-export type MaintenanceRequest = z.infer<typeof MaintenanceRequest>;
-
-export const ScheduledBackupRequest = z.strictObject({
-  runId: z.string().min(1),
-  actor: z.string().min(1),
-  /** Give up waiting for a running operation at this time. */
-  notAfter: z.iso.datetime({ offset: true }),
-});
-export type ScheduledBackupRequest = z.infer<typeof ScheduledBackupRequest>;
+// Whether an instance takes scheduled work now (the requests' schemas: ./define-schemas.ts).
 
 /**
  * A window's maintenance goes to an instance that is still in that window, and once: a second

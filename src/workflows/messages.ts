@@ -1,6 +1,6 @@
 import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { maintenanceWindowKey, type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type ResolvedSpec, type ScheduledBackupRequest } from '../domain/index.js';
+import { maintenanceWindowKey, type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type ResolvedSpec, type ScheduledBackupRequest } from '../domain/logic.js';
 
 // Message definitions shared by the workflow and its clients (the API, tests, scripts).
 

@@ -1,26 +1,16 @@
-import { z } from 'zod';
+import { defineSchemas, type DomainSchemas } from '../domain/define-schemas.js';
 
 // Loaded once per workflow thread, before any workflow, and shared by every workflow in it
-// (WorkerOptions.bundlerOptions.preloadModules): zod holds no per-workflow state, and evaluating
-// it anew for each cached workflow was most of a cached instance's memory (BENCHMARKS.md).
+// (WorkerOptions.bundlerOptions.preloadModules). Each workflow evaluates its own modules anew, so
+// the domain's zod schemas built there would cost every workflow started or replayed about 2 ms
+// and 170 KiB it keeps while cached (BENCHMARKS.md). Built here, they cost that once per thread.
 //
-// The worker freezes shared modules after this runs. zod installs each schema type's methods on
-// its prototype when the first schema of that type is built, so one of every type the domain
-// uses is built (and used) here, before the freeze; the domain's own schemas are then built per
-// workflow, unfrozen. A type missing here fails loudly: every workflow builds every domain schema
-// when it starts, so the first test that starts one throws "object is not extensible".
-const specimen = z.strictObject({
-  text: z.string().min(1).max(10).regex(/^[a-z]+$/).optional(),
-  number: z.number().int().min(0).max(10).default(1),
-  flag: z.boolean().nullable(),
-  choice: z.enum(['a', 'b']),
-  exact: z.literal('x'),
-  list: z.array(z.string()).max(3),
-  at: z.iso.datetime({ offset: true }).optional(),
-  url: z.url({ protocol: /^https?$/ }).max(100).optional(),
-  checked: z.string().refine((value) => value.length > 0, { message: 'empty' }),
-  tagged: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('one') }), z.strictObject({ kind: z.literal('two'), n: z.number() })]),
-});
-specimen.safeParse({ flag: null, choice: 'a', exact: 'x', list: [], checked: 'y', tagged: { kind: 'two', n: 1 } });
-specimen.safeParse({ text: 'UPPER', flag: 1, choice: 'c', list: [1], at: 'then', url: 'ftp://x', checked: '', tagged: { kind: 'three' } });
+// The worker deep-freezes what shared modules export once this has run, and zod writes to a
+// schema after building it (methods bound on first read, parsers memoized on first parse). So the
+// schemas are held here, where the freeze does not reach, and handed out by a function. Building
+// every schema the domain has before the freeze also installs the methods zod puts on each schema
+// type's prototype, which a schema of a new type built after it would fail to do.
+const schemas = defineSchemas();
 
+/** The domain's schemas, as this workflow thread built them: stateless, so every workflow shares them. */
+export const domainSchemas = (): DomainSchemas => schemas;

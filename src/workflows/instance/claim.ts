@@ -1,4 +1,4 @@
-import { connectionSecretName, tenantNamespace, type InstanceState } from '../../domain/index.js';
+import { connectionSecretName, tenantNamespace, type InstanceState } from '../../domain/logic.js';
 import type { ClaimParameters, InstanceRef } from '../../activities/kubernetes/resources.js';
 
 // How an instance's state maps onto its claim. Pure, so it is replay-safe.

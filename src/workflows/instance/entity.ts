@@ -1,6 +1,6 @@
 import { ParentClosePolicy, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
-import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/index.js';
+import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/logic.js';
 import { notificationWorkflow } from '../notifications/workflow.js';
 import { PHASE_ATTRIBUTE } from '../messages.js';
 import { runsLocalSteps, type Proxies } from './activities.js';

@@ -2,7 +2,7 @@ import { condition, getExternalWorkflowHandle, patched, workflowInfo } from '@te
 import {
   MAINTENANCE_BACKUPS_KEPT, expiredBackups, planMaintenance,
   type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
-} from '../../domain/index.js';
+} from '../../domain/logic.js';
 import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import { localSteps, type Proxies } from './activities.js';
 import { PROJECTION_BEFORE_EACH_STEP_PATCH, type InstanceEntity } from './entity.js';

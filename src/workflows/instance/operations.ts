@@ -1,7 +1,7 @@
 import {
   backupName, dbOpsName, majorOf, tenantNamespace,
   type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
-} from '../../domain/index.js';
+} from '../../domain/logic.js';
 import { condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
 import { MAINTENANCE_WINDOW_ATTRIBUTE, instanceWindowKey, type LifecycleSettings } from '../messages.js';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { CommandEnvelope, MaintenanceRequest, ScheduledBackupRequest, decide, refuseMaintenance, refuseScheduledWork, type Command } from '../../domain/index.js';
+import { decide, refuseMaintenance, refuseScheduledWork, type Command, type CommandEnvelope, type MaintenanceRequest, type ScheduledBackupRequest } from '../../domain/logic.js';
 import {
   commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
@@ -10,12 +10,14 @@ import { ScheduledWork } from './maintenance.js';
 import { Operations } from './operations.js';
 import { resolveSettings } from './settings.js';
 import { instancePatched } from './patches.js';
+import { domainSchemas } from '../shared-modules.js';
 
 /**
  * One database instance, from request to deletion. Its history is the instance's event log;
  * commands arrive as Updates whose validators refuse what the instance cannot do right now.
  */
 export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<void> {
+  const schemas = domainSchemas();
   const settings = resolveSettings(input.settings);
   const activities = proxies(settings);
   const entity = new InstanceEntity(input.carried?.state ?? null, input.carried?.seenRequestIds ?? [], activities);
@@ -54,7 +56,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       async (envelope): Promise<CommandAccepted> => {
         if (entity.hasSeen(envelope.requestId)) return { operationId: envelope.requestId, duplicate: true };
         entity.markSeen(envelope.requestId);
-        const parsed = CommandEnvelope.parse(envelope);
+        const parsed = schemas.CommandEnvelope.parse(envelope);
         await (run[kind] as (envelope: CommandEnvelope) => Promise<unknown>)(parsed);
         // Steps project ahead while the operation goes on; it is done once the read model has it all.
         await entity.flush();
@@ -65,7 +67,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   }
 
   function validate(kind: Command['kind'], envelope: CommandEnvelope): void {
-    const parsed = CommandEnvelope.safeParse(envelope);
+    const parsed = schemas.CommandEnvelope.safeParse(envelope);
     if (!parsed.success) throw ApplicationFailure.nonRetryable(parsed.error.message, 'invalid_command');
     if (parsed.data.command.kind !== kind) throw ApplicationFailure.nonRetryable(`update ${kind} carries a ${parsed.data.command.kind} command`, 'invalid_command');
     if (entity.hasSeen(parsed.data.requestId)) return; // a retry: the handler answers with the first result
@@ -105,12 +107,12 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     },
   });
   const maintenance = scheduledHandler(
-    MaintenanceRequest,
+    schemas.MaintenanceRequest,
     (request: MaintenanceRequest) => scheduled.maintain(request),
     (request) => refuseMaintenance(entity.state, request, entity.state ? instanceWindowKey({ spec: entity.state.spec, settings }) : ''),
   );
   setHandler(maintenanceUpdate, maintenance.handler, { validator: maintenance.validator });
-  const backups = scheduledHandler(ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request), () => refuseScheduledWork(entity.state));
+  const backups = scheduledHandler(schemas.ScheduledBackupRequest, (request: ScheduledBackupRequest) => scheduled.scheduledBackup(request), () => refuseScheduledWork(entity.state));
   setHandler(scheduledBackupUpdate, backups.handler, { validator: backups.validator });
 
   // The Schedule keeper found the instance's backup Schedule missing: the instance writes its

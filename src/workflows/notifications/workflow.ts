@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import type { InstanceEvent } from '../../domain/index.js';
+import type { InstanceEvent } from '../../domain/logic.js';
 
 // Delivers an instance's notable events to its tenant's webhook subscriptions. A workflow of its
 // own (started by the instance, abandoned by it), so deliveries survive any process dying and a
