@@ -1,14 +1,4 @@
-export * from './catalog.js';
-export * from './decisions.js';
+// The whole domain, built schemas included: what the API, activities, scripts and tests import.
+export * from './logic.js';
 export * from './define-schemas.js';
-export * from './events.js';
-export * from './maintenance.js';
-export * from './names.js';
-export * from './reducer.js';
 export * from './schemas.js';
-export * from './sizes.js';
-export * from './spec.js';
-export * from './state.js';
-export * from './retention.js';
-export * from './scheduled-work.js';
-export * from './notifications.js';

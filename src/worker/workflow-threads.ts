@@ -32,7 +32,12 @@ export function capWorkflowThreadHeap(megabytes: number | 'off'): void {
   if (megabytes !== 'off') setFlagsFromString(`--max-old-space-size=${megabytes}`);
 }
 
-/** What a cached instance keeps live in its workflow thread: 187-190 MB for 600 in the footprint bench (BENCHMARKS.md, thirty-fifth session). */
+/**
+ * What a cached instance may keep live in its workflow thread. The footprint bench's instances,
+ * whose states are small, keep about 0.1 MiB since the domain's schemas are built once per thread
+ * (81 MB for 600; 187-190 MB before, BENCHMARKS.md); a state at its 100-backup limit carries about
+ * 65 KiB more, so the sizing keeps the margin it had.
+ */
 const CACHED_INSTANCE_HEAP_MIB = 0.32;
 /** A workflow thread with nothing cached: the bundle and the preloaded modules, about 26 MB. */
 const EMPTY_THREAD_HEAP_MIB = 32;
