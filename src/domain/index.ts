@@ -1,4 +1,3 @@
 // The whole domain, built schemas included: what the API, activities, scripts and tests import.
 export * from './logic.js';
-export * from './define-schemas.js';
 export * from './schemas.js';
