@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type ScheduleDescription, type ScheduleHandle, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, type ScheduleDescription, type ScheduleHandle, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
+import type { InstanceSchedules } from '../../src/activities/temporal/schedules.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
 import {
-  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, scheduleKeeperId, windowScheduleId,
+  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, restoreSchedulesUpdate, scheduleKeeperId, windowScheduleId,
   type MaintenanceWindowRunResult, type ScheduleKeeperResult,
 } from '../../src/workflows/messages.js';
 import { localActivityType } from '../../src/activities/readmodel/rebuild.js';
 import { ensureScheduleKeeper } from '../../src/activities/temporal/schedule-keeper.js';
+import { ActivityGate } from '../support/activity-gate.js';
 import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
@@ -20,9 +22,12 @@ import {
 // seconds, and a schedule's trigger stands in for the window opening. Each instance here gets a
 // window of its own unless a test shares one on purpose: a window's run maintains everyone in it.
 
+/** The instances' writes of their Schedules, which a test may hold where they start (keyed by instance name). */
+const scheduleWrites = new ActivityGate<InstanceSchedules>('upsertInstanceSchedules', (request) => request.name);
+
 let harness: Harness;
 before(async () => {
-  harness = await startHarness();
+  harness = await startHarness({ workerOverrides: { interceptors: { activity: [scheduleWrites.interceptor] } } });
 });
 after(async () => harness.stop());
 
@@ -395,6 +400,50 @@ describe('the Schedule keeper', () => {
     assert.ok(!(await keeperRun()).restoredBackups.includes(`${instance.tenant}/${instance.name}`), 'nothing is missing any more');
     await backupSchedule().trigger(ScheduleOverlapPolicy.ALLOW_ALL);
     await waitForState(instance, 'the scheduled backup', (state) => state.backups.some((backup) => backup.purpose === 'scheduled' && backup.status === 'completed'));
+  });
+
+  test("the keeper's restore and an operation never write an instance's Schedules at once, and the newer spec lands last", async () => {
+    const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
+    const restore = () => instance.handle.startUpdate(restoreSchedulesUpdate, { args: [{ actor: 'test' }], waitForStage: 'ACCEPTED' });
+    const policy = (schedule: string) => ({ kind: 'change-settings' as const, backup: { schedule, retention: 2 } });
+    const writesStarted = () => scheduleWrites.runsOf(instance.name).length;
+    const first = writesStarted();
+
+    // An operation is writing them: a restore sent now is refused as busy (the keeper lists the
+    // instance as left). It is taken only if its workflow task came before the operation's write
+    // (a timed-out task delivers both at once); then it writes after.
+    scheduleWrites.hold(instance.name);
+    const change = send(instance, policy('0 4 * * *'));
+    await eventually("the operation's write", () => (writesStarted() > first ? true : undefined));
+    // Released once the Update is settled either way; a rejection may come with the handle.
+    const asked = await restore().then((update) => ({ update }), (error: unknown) => ({ error }));
+    scheduleWrites.release(instance.name);
+    await change;
+    const refusal = 'update' in asked ? await asked.update.result().then(() => undefined, (error: unknown) => error) : asked.error;
+    if (refusal !== undefined) {
+      assert.ok(refusal instanceof WorkflowUpdateFailedError && refusal.cause instanceof ApplicationFailure && refusal.cause.type === 'busy', `refused: ${refusal instanceof Error ? refusal.message : typeof refusal}`);
+    }
+
+    // A restore is writing them (from the spec it read): a change accepted meanwhile writes after it.
+    scheduleWrites.hold(instance.name);
+    const second = writesStarted();
+    const restored = restore().then((update) => update.result());
+    await eventually("the restore's write", () => (writesStarted() > second ? true : undefined));
+    const changeId = await start(instance, policy('0 5 * * *'));
+    // Once the change is in the read model its next step is its write, which without the guard
+    // would start now, inside the restore's.
+    await eventually('the change in the read model', async () => ((await projected(harness, instance)).spec.backup?.schedule === '0 5 * * *' ? true : undefined));
+    scheduleWrites.release(instance.name);
+    assert.deepEqual(await restored, { backupSchedule: true });
+    await instance.handle.getUpdateHandle(changeId).result();
+
+    const writes = scheduleWrites.runsOf(instance.name).slice(first);
+    for (const [earlier, later] of writes.slice(1).map((run, index) => [writes[index]!, run] as const)) {
+      assert.ok(earlier.ended !== undefined && later.started > earlier.ended, `two writes at once: ${JSON.stringify(writes)}`);
+    }
+    assert.equal(writes.at(-1)?.input.backup?.schedule, '0 5 * * *', 'the newer spec is written last');
+    const schedule = await describeSchedule(harness.client.schedule.getHandle(backupScheduleId(instance.tenant, instance.name)));
+    assert.match(schedule.state.note ?? '', /"0 5 \* \* \*"/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkerOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
 import { readEnv } from '../../src/config/env.js';
 import { defaultMaintenanceWindow, tenantNamespace, workflowIdFor, type Command, type InstanceSpecInput, type InstanceState } from '../../src/domain/index.js';
@@ -43,8 +43,8 @@ export function workerEnv(taskQueue: string) {
 }
 
 /** Runs a claimflow worker in this process on the test bundle; returns what stops it. */
-export async function runInProcessWorker(env: ReturnType<typeof workerEnv>): Promise<() => Promise<void>> {
-  const worker = await createClaimflowWorker(env, { workflowBundle: await workflowBundle() });
+export async function runInProcessWorker(env: ReturnType<typeof workerEnv>, overrides: Partial<WorkerOptions> = {}): Promise<() => Promise<void>> {
+  const worker = await createClaimflowWorker(env, { workflowBundle: await workflowBundle(), ...overrides });
   const running = worker.run();
   return async () => {
     worker.shutdown();
@@ -60,15 +60,15 @@ export interface Harness {
   stop: () => Promise<void>;
 }
 
-/** A Temporal client, a pool and (unless told not to) an in-process worker on a fresh task queue. */
-export async function startHarness(options: { inProcessWorker?: boolean } = {}): Promise<Harness> {
+/** A Temporal client, a pool and (unless told not to) an in-process worker on a fresh task queue, with the worker options given. */
+export async function startHarness(options: { inProcessWorker?: boolean; workerOverrides?: Partial<WorkerOptions> } = {}): Promise<Harness> {
   const taskQueue = uniqueName('tq');
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection, namespace: testEnv.temporalNamespace });
   const pool = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 4 });
   let shutdown = (): Promise<void> => Promise.resolve();
   if (options.inProcessWorker !== false) {
-    shutdown = await runInProcessWorker(workerEnv(taskQueue));
+    shutdown = await runInProcessWorker(workerEnv(taskQueue), options.workerOverrides);
   } else {
     const { migrateReadModel } = await import('../../src/activities/readmodel/migrate.js');
     await migrateReadModel(testEnv.databaseUrl);
