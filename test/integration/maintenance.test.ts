@@ -410,8 +410,8 @@ describe('the Schedule keeper', () => {
     const first = writesStarted();
 
     // An operation is writing them: a restore sent now is refused as busy (the keeper lists the
-    // instance as left). It is taken only if its workflow task came before the operation's write
-    // (a timed-out task delivers both at once); then it writes after.
+    // instance as left). It is taken only if it reached the workflow before the operation's write
+    // began (both in one task, as after a timed-out task); then the operation's write waits for it.
     scheduleWrites.hold(instance.name);
     const change = send(instance, policy('0 4 * * *'));
     await eventually("the operation's write", () => (writesStarted() > first ? true : undefined));
