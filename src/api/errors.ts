@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'invalid_transition',
   'not_ready',
   'backup_limit',
+  'instance_not_running',
   'idempotency_key_reused',
   'unavailable',
   'internal',

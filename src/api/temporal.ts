@@ -1,6 +1,6 @@
 import {
-  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
-  type Client, type WorkflowClientInterceptor,
+  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateStage,
+  type Client, type WorkflowClientInterceptor, type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { configureFleet, fleetStatus, type FleetTarget } from '../clients/fleet.js';
@@ -16,6 +16,12 @@ import type { instanceWorkflow } from '../workflows/index.js';
 // 503 instead of a hung request.
 
 export type StartResult = { started: true } | { started: false; existing: InstanceWorkflowInput };
+
+/** How an instance's latest workflow run stands, as Temporal tells it. */
+export interface WorkflowRun {
+  status: WorkflowExecutionStatusName;
+  closedAt?: Date;
+}
 
 export class InstanceCommands {
   private readonly workflows: WorkflowClient;
@@ -114,6 +120,18 @@ export class InstanceCommands {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** The instance's latest workflow run; null once Temporal has none (never started, or past the namespace's retention). */
+  async latestRun(tenant: string, name: string): Promise<WorkflowRun | null> {
+    const handle = this.workflows.getHandle(workflowIdFor(tenant, name));
+    try {
+      const { status, closeTime } = await this.workflows.withDeadline(this.deadline(), () => handle.describe());
+      return { status: status.name, ...(closeTime ? { closedAt: closeTime } : {}) };
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
     }
   }
 

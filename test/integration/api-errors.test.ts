@@ -1,6 +1,7 @@
 // Every error the API answers, with its status, code and (for bad input) the path of each bad
 // field; a property test that no malformed body gets a 5xx; and 503 when Temporal or PostgreSQL
-// cannot be reached. Against the real stack (see api.test.ts).
+// cannot be reached; 409 for an instance whose workflow ended outside claimflow. Against the real
+// stack (see api.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
@@ -8,12 +9,13 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { buildApp } from '../../src/api/app.js';
 import type { Backup, CreatedBody, InstanceView, OperationRef } from '../../src/api/schemas.js';
-import { ALL_VERSIONS, DAYS_OF_WEEK, workflowIdFor } from '../../src/domain/index.js';
+import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
 import {
   FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
+import * as kube from '../support/kube.js';
 
 let h: ApiHarness;
 
@@ -346,4 +348,49 @@ test('503 unavailable with Retry-After when Temporal or PostgreSQL cannot be rea
     await deadPool.end();
     await deadConnection.close();
   }
+});
+
+test('an instance whose workflow ended outside claimflow is 409 instance_not_running until its workflow is reset', async () => {
+  const { tenant, token } = await h.tenant('ended');
+  const call = apiClient(h.app, token);
+  const name = uniqueName('db');
+  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } };
+  await createReady(call, spec);
+  const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
+  const { runId: endedRun } = await workflow.describe();
+  await workflow.terminate('ended by hand, as from the Temporal UI');
+  const claim = await kube.get('postgresqlinstances', tenantNamespace(tenant), name);
+
+  for (const [method, path, body] of [
+    ['PATCH', `/v1/instances/${name}`, { size: 'medium' }],
+    ['POST', `/v1/instances/${name}/backups`, undefined],
+    ['DELETE', `/v1/instances/${name}`, undefined],
+  ] as const) {
+    const refused = await call(method, path, body ? { body } : {});
+    expectError(refused, 409, 'instance_not_running');
+    assert.match(errorOf(refused).message, new RegExp(`instance ${name} .*terminated at `));
+  }
+  // The same name again, even with another spec, starts nothing: the claim keeps the spec it had.
+  expectError(await call('POST', '/v1/instances', { body: { name, version: '15.10', size: 'large' } }), 409, 'instance_not_running');
+  assert.equal((await workflow.describe()).status.name, 'TERMINATED');
+  assert.deepEqual((await kube.get('postgresqlinstances', tenantNamespace(tenant), name))?.spec, claim?.spec);
+  // The read model still shows the instance as it was: nothing happened to it.
+  assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'ready');
+
+  // The remedy the refusal points to: reset the workflow to its last task; it resumes from its history.
+  const history = await workflow.fetchHistory();
+  const lastTask = history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes);
+  await h.client.workflowService.resetWorkflowExecution({
+    namespace: testEnv.temporalNamespace,
+    workflowExecution: { workflowId: workflow.workflowId, runId: endedRun },
+    reason: 'terminated by mistake',
+    workflowTaskFinishEventId: lastTask?.eventId,
+    requestId: uniqueName('reset'),
+  });
+  const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
+  assert.equal(resized.status, 202, JSON.stringify(resized.body));
+  assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
+  const resumed = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+  assert.equal(resumed.size, 'medium');
+  assert.deepEqual(resumed.backupPolicy, spec.backup);
 });

@@ -3,12 +3,14 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { ON_DEMAND_BACKUPS_MAX, planUpgrade, type Command, type CommandEnvelope, type OperationType } from '../../domain/index.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type ApiContext } from '../context.js';
+import { callInstanceWorkflow } from '../ended-workflows.js';
 import { BackupParams, CommandAcceptedBody, DeleteQuery, NameParams, PatchInstanceBody, ReasonBody, ReasonQuery, UpgradeBody } from '../schemas.js';
 import { operationTypeIn } from '../views.js';
 import { errors, operationPath } from './responses.js';
 
 // Commands: each becomes an Update of the instance's workflow, answered 202 once the workflow has
-// accepted it (its validator refuses what the instance cannot do now: 409/422 with the reason).
+// accepted it (its validator refuses what the instance cannot do now: 409/422 with the reason; an
+// instance whose workflow ended outside claimflow is 409 instance_not_running).
 
 const COMMAND_ERRORS = errors(404, 409, 413, 415, 422);
 
@@ -27,7 +29,7 @@ export const commandRoutes =
       const { tenant, tokenName } = principalOf(request);
       const answer = await idempotent(ctx, request, async ({ requestId }) => {
         const envelope: CommandEnvelope = { requestId, actor: `tenant:${tokenName}`, ...(reason ? { reason } : {}), command };
-        await ctx.commands.send(tenant, name, envelope);
+        await callInstanceWorkflow(ctx, tenant, name, () => ctx.commands.send(tenant, name, envelope));
         const type = await typeOf(requestId);
         return { statusCode: 202, body: { operation: { id: requestId, type, status: 'accepted' } }, headers: { location: operationPath(name, requestId) } };
       });

@@ -6,6 +6,7 @@ import type { InstanceWorkflowInput } from '../../workflows/messages.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type Answer, type ApiContext } from '../context.js';
 import { ApiError, RETRY_AFTER_SECONDS, invalidRequest, notFound } from '../errors.js';
+import { endedOutsideClaimflow } from '../ended-workflows.js';
 import { canonicalJson } from '../idempotency.js';
 import {
   ConnectionView, CreateInstanceBody, CreatedBody, InstanceList, InstanceView, ListQuery, NameParams,
@@ -49,7 +50,8 @@ export const instanceRoutes =
           summary: 'Create an instance',
           description:
             'Starts provisioning. 202 with the provision operation. Repeating the request with the same spec answers 200 with ' +
-            'the existing instance; the same name with a different spec is 409 already_exists.',
+            'the existing instance; the same name with a different spec is 409 already_exists. 409 instance_not_running while an ' +
+            'instance of that name exists whose workflow ended outside claimflow.',
           body: CreateInstanceBody,
           response: { 200: CreatedBody, 202: CreatedBody, ...errors(409, 413, 415, 422) },
         },
@@ -70,6 +72,10 @@ export const instanceRoutes =
             ...(ctx.lifecycleSettings ? { settings: ctx.lifecycleSettings } : {}),
           };
           const mine = (existing: InstanceWorkflowInput) => existing.requestId === requestId;
+          // Before the start: with the live instance's workflow ended, the start would succeed and
+          // apply this spec over that instance's claim.
+          const ended = await endedOutsideClaimflow(ctx, tenant, spec.name);
+          if (ended) throw ended;
           let result = await ctx.commands.start(input);
           let current = result.started || mine(result.existing) ? undefined : await currentState(tenant, result.existing);
           if (current?.phase === 'deleted') {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { nextMaintenanceAt, windowLengthMs } from '../../domain/index.js';
 import { isPlatform, principalOf, requirePlatform } from '../auth/authenticate.js';
 import { idempotent, send, type ApiContext } from '../context.js';
+import { callInstanceWorkflow } from '../ended-workflows.js';
 import { ApiError, invalidRequest, notFound } from '../errors.js';
 import {
   EmptyBody, FleetStatusView, MaintenanceRunList, MaintenanceRunsQuery, MaintenanceTriggered, NameParams, PatchFleetBody,
@@ -168,7 +169,7 @@ export const maintenanceRoutes =
           const windowMs = windowLengthMs(record.state.spec.maintenanceWindow, ctx.lifecycleSettings?.maintenanceWindowMs);
           const opening = { runId, actor: `tenant:${tokenName}`, trigger: 'manual' as const, windowEndsAt: new Date(ctx.clock().getTime() + windowMs).toISOString(), report: false };
           try {
-            await ctx.commands.openMaintenance(tenant, name, opening);
+            await callInstanceWorkflow(ctx, tenant, name, () => ctx.commands.openMaintenance(tenant, name, opening));
           } catch (error) {
             // The instance itself refused: the read model was behind it (it is no longer ready).
             if (error instanceof WorkflowUpdateFailedError) throw new ApiError(409, 'not_ready', error.cause?.message ?? error.message);
