@@ -4,7 +4,7 @@ import type { KubeClients } from './kubernetes/client.js';
 import { createKubernetesActivities } from './kubernetes/activities.js';
 import { createNotificationActivities } from './notifications/activities.js';
 import { createReadModelActivities } from './readmodel/activities.js';
-import { instancesWithBackupPolicy } from './readmodel/backup-policies.js';
+import { instancesWithBackupPolicy, liveInstances } from './readmodel/keeper-queries.js';
 import type { ProjectionObserver } from './readmodel/projection.js';
 import { createTemporalActivities, type TemporalPortOptions } from './temporal/activities.js';
 
@@ -14,8 +14,11 @@ export function createActivities(clients: { kube: KubeClients; pool: Pool; tempo
     ...createKubernetesActivities(clients.kube),
     ...createReadModelActivities(clients.pool, options.observeProjection),
     ...createNotificationActivities(clients.pool),
-    // The Schedule keeper learns from the read model which instances have a backup policy.
-    ...createTemporalActivities(clients.temporal, options, { instancesWithBackupPolicy: () => instancesWithBackupPolicy(clients.pool) }),
+    // The Schedule keeper learns from the read model which instances have a backup policy, and which should be running.
+    ...createTemporalActivities(clients.temporal, options, {
+      instancesWithBackupPolicy: () => instancesWithBackupPolicy(clients.pool),
+      liveInstances: () => liveInstances(clients.pool),
+    }),
   };
 }
 

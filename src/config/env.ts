@@ -35,8 +35,8 @@ const Env = z.object({
   MAINTENANCE_FLEET_ID: z.string().min(1).default('maintenance-fleet'),
   /**
    * How often the Schedule keeper has the maintenance-window and backup Schedules that went missing
-   * made again (a duration as Temporal reads it: 30m, 1h, 1d), or `off` (a worker starting so
-   * deletes the keeper's Schedule).
+   * made again and reports instances whose workflow ended by hand (a duration as Temporal reads it:
+   * 30m, 1h, 1d), or `off` (a worker starting so deletes the keeper's Schedule).
    */
   SCHEDULE_KEEPER_EVERY: z.union([z.literal('off'), z.string().regex(/^[1-9]\d*(m|h|d)$/, 'must be a duration such as 30m, 1h or 1d, or off')]).default('1h'),
   /** The worker's /metrics (0: off). The SDK's own exporter listens on the next port, loopback only. */

@@ -18,16 +18,18 @@ export function createMetrics(registry: Registry = new Registry()) {
     projectionLag: new Histogram({ name: 'claimflow_projection_lag_seconds', help: 'From an event being recorded by its workflow to its row in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
     readyToReadModel: new Histogram({ name: 'claimflow_claim_ready_to_read_model_seconds', help: 'From the claim seen Ready to the instance Ready in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
     schedulesRestored: new Counter({ name: 'claimflow_schedules_restored_total', help: 'Schedules deleted by hand that the Schedule keeper had made again, by kind (window, backup)', labelNames: ['kind'], registers: [registry] }),
+    unmanagedInstancesFound: new Counter({ name: 'claimflow_unmanaged_instances_found_total', help: "Instances not deleted whose workflow had ended outside claimflow, counted at each of the Schedule keeper's runs that found them", registers: [registry] }),
     apiRequests: new Histogram({ name: 'claimflow_api_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** What a run of the Schedule keeper made again: worth an alert, someone deleted them. */
-export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups'>): void {
+/** What a run of the Schedule keeper made again, and the instances it found unmanaged: worth an alert, someone did it by hand. */
+export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups' | 'unmanagedCount'>): void {
   if (result.restored.length > 0) metrics.schedulesRestored.inc({ kind: 'window' }, result.restored.length);
   if (result.restoredBackups.length > 0) metrics.schedulesRestored.inc({ kind: 'backup' }, result.restoredBackups.length);
+  if (result.unmanagedCount > 0) metrics.unmanagedInstancesFound.inc(result.unmanagedCount);
 }
 
 /** What the read model saw: called once per newly projected event, after its transaction committed. */

@@ -128,7 +128,7 @@ export interface ScheduleKeeperInput {
   instanceTaskQueue: string;
 }
 
-/** What a keeper's run found: how many window Schedules there are now, and which it made again. */
+/** What a keeper's run found: how many window Schedules there are now, which it made again, and the instances nothing maintains. */
 export interface ScheduleKeeperResult {
   windowSchedules: number;
   restored: string[];
@@ -138,6 +138,19 @@ export interface ScheduleKeeperResult {
   restoredBackups: string[];
   /** Instances whose backup Schedule was missing but which did not make it now, with why (the first 20). */
   backupsLeft: { instance: string; reason: string }[];
+  /** Instances not deleted whose workflow ended outside claimflow: nothing maintains them. */
+  unmanagedCount: number;
+  /** The first 20 of them. */
+  unmanaged: UnmanagedInstance[];
+}
+
+/** An instance not deleted whose workflow is not running: how its run ended, and when. */
+export interface UnmanagedInstance {
+  /** tenant/name */
+  instance: string;
+  /** Temporal's status of the ended run (TERMINATED, CANCELLED, ...), or GONE once Temporal keeps no history of it. */
+  status: string;
+  closedAt?: string;
 }
 
 /**

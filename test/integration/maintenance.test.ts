@@ -402,6 +402,30 @@ describe('the Schedule keeper', () => {
     await waitForState(instance, 'the scheduled backup', (state) => state.backups.some((backup) => backup.purpose === 'scheduled' && backup.status === 'completed'));
   });
 
+  test('an instance whose workflow ended outside claimflow is reported by the keeper until its workflow is reset', async () => {
+    const instance = await readyInstance();
+    const key = `${instance.tenant}/${instance.name}`;
+    const { runId } = await instance.handle.describe();
+    await instance.handle.terminate('ended by hand, as from the Temporal UI');
+
+    const found = await keeperRun();
+    const reported = found.unmanaged.find((unmanaged) => unmanaged.instance === key);
+    assert.equal(reported?.status, 'TERMINATED', JSON.stringify(found));
+    assert.ok(reported.closedAt && Date.parse(reported.closedAt) <= Date.now());
+    assert.ok(found.unmanagedCount >= 1);
+
+    const history = await instance.handle.fetchHistory();
+    await harness.client.workflowService.resetWorkflowExecution({
+      namespace: harness.client.options.namespace,
+      workflowExecution: { workflowId: instance.handle.workflowId, runId },
+      reason: 'ended by mistake',
+      workflowTaskFinishEventId: history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes)?.eventId,
+      requestId: `reset-${instance.name}`,
+    });
+    const again = await keeperRun();
+    assert.ok(!again.unmanaged.some((unmanaged) => unmanaged.instance === key), `reset, so managed again: ${JSON.stringify(again)}`);
+  });
+
   test("the keeper's restore and an operation never write an instance's Schedules at once, and the newer spec lands last", async () => {
     const instance = await readyInstance({ backup: { schedule: '0 3 * * *', retention: 2 } });
     const restore = () => instance.handle.startUpdate(restoreSchedulesUpdate, { args: [{ actor: 'test' }], waitForStage: 'ACCEPTED' });

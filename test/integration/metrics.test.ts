@@ -44,4 +44,12 @@ test('the worker exposes operations, durations, projection lag, reaction time an
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return sample(body, 'claimflow_schedules_restored_total{kind="window"}') === 1 ? true : undefined;
   });
+
+  // So is an instance whose workflow was ended by hand: nothing maintains it any more.
+  await instance.handle.terminate('ended by hand');
+  await client.schedule.getHandle(scheduleKeeperId(taskQueue)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  await eventually('the keeper to count the instance whose workflow ended', async () => {
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return sample(body, 'claimflow_unmanaged_instances_found_total') >= 1 ? true : undefined;
+  });
 });

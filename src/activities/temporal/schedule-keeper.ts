@@ -6,9 +6,10 @@ import {
   MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, restoreSchedulesUpdate, scheduleKeeperId, windowScheduleId,
   type ScheduleKeeperInput, type ScheduleKeeperResult,
 } from '../../workflows/messages.js';
-import type { InstanceWithBackupPolicy } from '../readmodel/backup-policies.js';
+import type { InstanceKey } from '../readmodel/keeper-queries.js';
 import { refusalOf } from './refusals.js';
 import { createWindowSchedule, remove, upsert } from './schedules.js';
+import { findUnmanagedInstances } from './unmanaged-instances.js';
 import { quoted, runningInstancesQuery } from './visibility.js';
 
 // A Schedule deleted by hand ends maintenance or backups without a word: the keeper, a Schedule of
@@ -18,7 +19,9 @@ import { quoted, runningInstancesQuery } from './visibility.js';
 //   makes that window's from its key, and asks again without it.
 // - An instance's backup Schedule is the instance's own: the keeper asks the instances that the
 //   read model says have a backup policy, and whose Schedule is missing, to write theirs again.
-// With nothing missing a run is one list of Schedules, one visibility query and one read-model query.
+// - An instance whose workflow ended outside claimflow is reported (unmanaged-instances.ts).
+// With nothing missing a run is one list of Schedules, one visibility query and one read-model
+// query, then one read-model query and a list of the running instances.
 
 /** The window of one running instance whose window is none of `known`, if any. */
 async function aWindowOutside(client: Client, instanceTaskQueue: string, known: Set<string>): Promise<string | undefined> {
@@ -35,9 +38,10 @@ async function aWindowOutside(client: Client, instanceTaskQueue: string, known: 
   return undefined;
 }
 
-/** Where the keeper learns which instances should have a backup Schedule (the read model). */
+/** Where the keeper learns which instances should have a backup Schedule, and which should be running (the read model). */
 export interface ScheduleKeeperSources {
-  instancesWithBackupPolicy: () => Promise<InstanceWithBackupPolicy[]>;
+  instancesWithBackupPolicy: () => Promise<InstanceKey[]>;
+  liveInstances: () => Promise<InstanceKey[]>;
 }
 
 const KEEPER_ACTOR = 'schedule-keeper';
@@ -66,7 +70,7 @@ async function runsHere(client: Client, instanceTaskQueue: string, workflowId: s
  * The instance owns its backup Schedule (made, changed and deleted with its policy), so the keeper
  * does not make it: it asks the instance to write its Schedules again, from its own spec.
  */
-async function restoreBackupSchedules(client: Client, listed: Set<string>, instances: InstanceWithBackupPolicy[], instanceTaskQueue: string) {
+async function restoreBackupSchedules(client: Client, listed: Set<string>, instances: InstanceKey[], instanceTaskQueue: string) {
   const restored: string[] = [];
   const left: ScheduleKeeperResult['backupsLeft'] = [];
   const limit = pLimit(RESTORING_AT_ONCE);
@@ -125,12 +129,16 @@ export async function keepSchedules(client: Client, sources: ScheduleKeeperSourc
   for await (const schedule of client.schedule.list()) listed.add(schedule.scheduleId);
   const windows = await restoreWindowSchedules(client, listed, input);
   const backups = await restoreBackupSchedules(client, listed, await sources.instancesWithBackupPolicy(), input.instanceTaskQueue);
-  const result = { ...windows, ...backups };
+  const unmanaged = await findUnmanagedInstances(client, await sources.liveInstances(), input.instanceTaskQueue);
+  const result = { ...windows, ...backups, ...unmanaged };
   // Someone deleted these: the worker's log says which, beside the run's result in the Temporal UI.
   const { log } = Context.current();
   if (result.restored.length > 0) log.warn('window Schedules were missing and are made again', { windows: result.restored });
   if (result.restoredBackups.length > 0) log.warn('backup Schedules were missing and their instances wrote them again', { instances: result.restoredBackups });
   if (result.unreadable.length > 0 || result.backupsLeft.length > 0) log.warn('Schedules missing and not made again', { windows: result.unreadable, instances: result.backupsLeft });
+  if (result.unmanagedCount > 0) {
+    log.warn('instances whose workflow ended outside claimflow: nothing maintains them until their workflow is reset', { count: result.unmanagedCount, instances: result.unmanaged });
+  }
   return result;
 }
 
@@ -155,6 +163,6 @@ export async function ensureScheduleKeeper(client: Client, options: ScheduleKeep
     spec: { intervals: [{ every: options.every }] },
     action: { type: 'startWorkflow', workflowType: 'scheduleKeeperWorkflow', args: [args], taskQueue: options.taskQueue, workflowId: scheduleId },
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    state: { note: `every ${options.every}: has the missing maintenance-window and backup Schedules of the instances on task queue ${options.instanceTaskQueue} made again` },
+    state: { note: `every ${options.every}: has the missing maintenance-window and backup Schedules of the instances on task queue ${options.instanceTaskQueue} made again, and reports those instances whose workflow was ended by hand` },
   });
 }
