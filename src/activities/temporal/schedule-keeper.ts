@@ -21,7 +21,7 @@ import { quoted, runningInstancesQuery } from './visibility.js';
 //   read model says have a backup policy, and whose Schedule is missing, to write theirs again.
 // - An instance whose workflow ended outside claimflow is reported (unmanaged-instances.ts).
 // With nothing missing a run is one list of Schedules, one visibility query and one read-model
-// query, then one read-model query and a list of the running instances.
+// query, then one read-model query and a list of the namespace's running instances.
 
 /** The window of one running instance whose window is none of `known`, if any. */
 async function aWindowOutside(client: Client, instanceTaskQueue: string, known: Set<string>): Promise<string | undefined> {

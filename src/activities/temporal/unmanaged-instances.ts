@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import pLimit from 'p-limit';
 import type { UnmanagedInstance } from '../../workflows/messages.js';
 import type { InstanceKey } from '../readmodel/keeper-queries.js';
-import { runningInstancesQuery } from './visibility.js';
+import { runningInstancesAnywhereQuery } from './visibility.js';
 
 // An instance's workflow ends by itself only after the instance is deleted. One ended any other
 // way (terminated or cancelled by hand) leaves a claim that nothing maintains behind a read model
@@ -13,9 +13,13 @@ import { runningInstancesQuery } from './visibility.js';
 const DESCRIBING_AT_ONCE = 10;
 const LISTED = 20;
 
-async function runningWorkflowIds(client: Client, instanceTaskQueue: string): Promise<Set<string>> {
+/**
+ * Every deployment's: a read model shared by two lists both's instances, and those running on
+ * the other's task queue need no further question.
+ */
+async function runningWorkflowIds(client: Client): Promise<Set<string>> {
   const running = new Set<string>();
-  for await (const execution of client.workflow.list({ query: runningInstancesQuery(instanceTaskQueue), pageSize: 1000 })) {
+  for await (const execution of client.workflow.list({ query: runningInstancesAnywhereQuery(), pageSize: 1000 })) {
     running.add(execution.workflowId);
   }
   return running;
@@ -23,7 +27,7 @@ async function runningWorkflowIds(client: Client, instanceTaskQueue: string): Pr
 
 /**
  * Visibility lags a start or a continue-as-new by a moment: the workflow itself says whether it
- * ended, and on whose task queue (a read model shared by two deployments lists both's instances).
+ * ended, and on whose task queue (an ended run of another deployment is that one's to report).
  */
 async function endedHere(client: Client, instance: InstanceKey, instanceTaskQueue: string): Promise<UnmanagedInstance | null> {
   const name = `${instance.tenant}/${instance.name}`;
@@ -40,7 +44,7 @@ async function endedHere(client: Client, instance: InstanceKey, instanceTaskQueu
 
 /** The live instances (read model) of this deployment whose workflow ended outside claimflow: how many, and the first 20. */
 export async function findUnmanagedInstances(client: Client, live: InstanceKey[], instanceTaskQueue: string) {
-  const running = await runningWorkflowIds(client, instanceTaskQueue);
+  const running = await runningWorkflowIds(client);
   const limit = pLimit(DESCRIBING_AT_ONCE);
   const found = await Promise.all(
     live

@@ -9,12 +9,10 @@ export function quoted(value: string): string {
   return `'${value}'`;
 }
 
+/** The running instance workflows of every deployment in the namespace. */
+export const runningInstancesAnywhereQuery = (): string => [`WorkflowType = ${quoted(INSTANCE_WORKFLOW_TYPE)}`, "ExecutionStatus = 'Running'"].join(' AND ');
+
 /** The running instance workflows on one deployment's task queue that meet every further condition. */
 export function runningInstancesQuery(instanceTaskQueue: string, ...conditions: string[]): string {
-  return [
-    `WorkflowType = ${quoted(INSTANCE_WORKFLOW_TYPE)}`,
-    `TaskQueue = ${quoted(instanceTaskQueue)}`,
-    "ExecutionStatus = 'Running'",
-    ...conditions,
-  ].join(' AND ');
+  return [runningInstancesAnywhereQuery(), `TaskQueue = ${quoted(instanceTaskQueue)}`, ...conditions].join(' AND ');
 }
