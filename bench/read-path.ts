@@ -6,7 +6,7 @@
 // and the floor: the same load generator against a server that does nothing (bench/floor-server.ts).
 import { buildClaim } from '../src/activities/kubernetes/resources.js';
 import { ReadModel, type ListFilter } from '../src/api/readmodel.js';
-import { decodeCursor } from '../src/api/routes/instances.js';
+import { decodeInstanceCursor } from '../src/api/routes/instances.js';
 import { lastCompletedBackup, reduce, tenantNamespace, type InstanceEvent, type InstanceState } from '../src/domain/index.js';
 import { eventBatches, hash01, type InstanceSeed } from './lib/events.js';
 import type { LoadPlan, LoadResult, PlannedRequest } from './loadgen.js';
@@ -245,7 +245,7 @@ export const readPathBench: Bench = {
     // The same pages as the route asks the read model for them: one item more, to know if another page follows.
     const listFilters: ListFilter[] = pages.map((url) => {
       const cursor = new URL(url).searchParams.get('cursor');
-      return { tenant: BIG_TENANT, phase: listQuery.phase, size: listQuery.size, limit: listQuery.limit + 1, ...(cursor ? { after: decodeCursor(cursor) } : {}) };
+      return { tenant: BIG_TENANT, phase: listQuery.phase, size: listQuery.size, limit: listQuery.limit + 1, ...(cursor ? { after: decodeInstanceCursor(cursor) } : {}) };
     });
 
     const server = `https://127.0.0.1:${stack.config.ports.apiserver}`;

@@ -31,6 +31,14 @@ export interface MaintenanceRunFilter {
   limit: number;
 }
 
+export interface OperationFilter {
+  status?: 'running' | 'succeeded' | 'failed';
+  type?: OperationType;
+  /** Exclusive start, newest first: (startedAt, operation id) of the last item of the previous page. */
+  before?: readonly [string, string];
+  limit: number;
+}
+
 /** What the next window of a live instance is computed from. */
 export interface MaintenanceTarget {
   tenant: string;
@@ -93,6 +101,22 @@ interface BackupRow {
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
 const numberOrNull = (value: string | number | null): number | null => (value === null ? null : Number(value));
+
+/** An operation the read model has: it has started. */
+type ProjectedOperation = Operation & { startedAt: string };
+
+function toOperation(row: OperationRow): ProjectedOperation {
+  return {
+    id: row.operation_id,
+    type: row.type,
+    status: row.status,
+    actor: row.actor,
+    step: row.step,
+    startedAt: iso(row.started_at),
+    finishedAt: isoOrNull(row.finished_at),
+    error: row.error,
+  };
+}
 
 export function toEvent(row: EventRow): InstanceEvent {
   return {
@@ -209,17 +233,31 @@ export class ReadModel {
       [tenant, name, operationId],
     );
     const row = rows[0];
-    if (!row) return undefined;
-    return {
-      id: row.operation_id,
-      type: row.type,
-      status: row.status,
-      actor: row.actor,
-      step: row.step,
-      startedAt: iso(row.started_at),
-      finishedAt: isoOrNull(row.finished_at),
-      error: row.error,
+    return row ? toOperation(row) : undefined;
+  }
+
+  /** An instance's operations, newest first, from after a page's last (startedAt, id). */
+  async operations(instanceId: string, filter: OperationFilter): Promise<ProjectedOperation[]> {
+    const conditions = ['instance_id = $1'];
+    const values: unknown[] = [instanceId];
+    const add = (sql: (placeholder: string) => string, value: unknown) => {
+      values.push(value);
+      conditions.push(sql(`$${values.length}`));
     };
+    if (filter.status !== undefined) add((p) => `status = ${p}`, filter.status);
+    if (filter.type !== undefined) add((p) => `type = ${p}`, filter.type);
+    if (filter.before) {
+      values.push(...filter.before);
+      conditions.push(`(started_at, operation_id) < ($${values.length - 1}, $${values.length})`);
+    }
+    values.push(filter.limit);
+    const { rows } = await this.pool.query<OperationRow>(
+      `SELECT operation_id, type, status, actor, step, started_at, finished_at, error FROM operations
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY started_at DESC, operation_id DESC LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(toOperation);
   }
 
   /** The first event a request caused, if it has been projected. */

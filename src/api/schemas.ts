@@ -129,6 +129,13 @@ export const MaintenanceRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(20).describe('Page size of the runs, and how many upcoming windows are listed'),
 });
 
+export const OperationsQuery = z.strictObject({
+  status: z.enum(['running', 'succeeded', 'failed']).optional().describe('Only operations in this status'),
+  type: z.enum(OPERATION_TYPES).optional().describe('Only operations of this type'),
+  cursor: CursorParam,
+  limit: z.coerce.number().int().min(1).max(LIST_LIMIT_MAX).default(20),
+});
+
 export const CreateSubscriptionBody = Subscription;
 export const SubscriptionParams = z.strictObject({ id: PrintableId });
 
@@ -258,6 +265,7 @@ export type CreatedBody = z.infer<typeof CreatedBody>;
 
 export const InstanceList = z.object({ items: z.array(InstanceView), nextCursor: z.string().nullable() });
 export const BackupList = z.object({ items: z.array(Backup) });
+export const OperationList = z.object({ items: z.array(Operation), nextCursor: z.string().nullable() });
 
 export const EventView = z
   .object({

@@ -193,6 +193,24 @@ test('an instance lives its whole life through HTTP', async () => {
   assert.deepEqual(page.items.map((event) => event.seq), [4, 5]);
   assert.equal(page.lastSeq, 5);
 
+  // what was asked of it, newest first: filtered, and paged with an opaque cursor
+  type Operations = { items: Operation[]; nextCursor: string | null };
+  const operationsPage = async (query: string) => (await call<Operations>('GET', `/v1/instances/${name}/operations${query}`)).body;
+  const asked = [created.body.operation.id, scale.id, minor.id, major.id, security.id, restart.id, settings.id, backup.id, backupDeletion.id].reverse();
+  const allOperations = await operationsPage('?limit=100');
+  assert.deepEqual(allOperations.items.map((operation) => operation.id), asked);
+  assert.equal(allOperations.nextCursor, null);
+  assert.ok(allOperations.items.every((operation) => operation.status === 'succeeded' && operation.actor === 'tenant:tests'));
+  const firstTwo = await operationsPage('?limit=2');
+  assert.deepEqual(firstTwo.items.map((operation) => operation.id), asked.slice(0, 2));
+  const nextTwo = await operationsPage(`?limit=2&cursor=${firstTwo.nextCursor}`);
+  assert.deepEqual(nextTwo.items.map((operation) => operation.id), asked.slice(2, 4));
+  assert.deepEqual((await operationsPage('?type=minor-upgrade')).items.map((operation) => operation.id), [minor.id]);
+  assert.deepEqual((await operationsPage('?status=failed')).items, []);
+  const badCursor = await call('GET', `/v1/instances/${name}/operations?cursor=bm9wZQ`);
+  assert.equal(badCursor.status, 400);
+  assert.deepEqual(errorOf(badCursor).fields?.map((field) => field.path), ['query.cursor']);
+
   // the state as it was when the instance became ready
   const readyEvent = events.items.find((event) => event.type === 'InstanceReady')!;
   const then = await call<State>('GET', `/v1/instances/${name}/state?at=${encodeURIComponent(readyEvent.at)}`);
@@ -250,7 +268,7 @@ test("another tenant's token sees nothing and changes nothing", async () => {
 
   const reads = [
     base, `${base}/connection`, `${base}/backups`, `${base}/events`, `${base}/state?at=2040-01-01T00:00:00Z`,
-    `${base}/operations/${created.operation.id}`,
+    `${base}/operations`, `${base}/operations/${created.operation.id}`,
   ];
   for (const url of reads) {
     const reply = await theirs('GET', url);

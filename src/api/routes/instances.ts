@@ -5,7 +5,8 @@ import { InstanceName, defaultMaintenanceWindow, type InstanceState, type Resolv
 import type { InstanceWorkflowInput } from '../../workflows/messages.js';
 import { principalOf } from '../auth/authenticate.js';
 import { idempotent, send, type Answer, type ApiContext } from '../context.js';
-import { ApiError, RETRY_AFTER_SECONDS, invalidRequest, notFound } from '../errors.js';
+import { decodeCursor, pageOf } from '../cursors.js';
+import { ApiError, RETRY_AFTER_SECONDS, notFound } from '../errors.js';
 import { endedOutsideClaimflow } from '../ended-workflows.js';
 import { canonicalJson } from '../idempotency.js';
 import {
@@ -17,17 +18,10 @@ import { errors, instancePath } from './responses.js';
 
 // Creating, listing and reading instances.
 
-const Cursor = z.tuple([InstanceName, z.string().max(100).regex(/^[\w-]+$/)]);
-const encodeCursor = (name: string, instanceId: string): string => Buffer.from(JSON.stringify([name, instanceId])).toString('base64url');
+const InstanceCursor = z.tuple([InstanceName, z.string().max(100).regex(/^[\w-]+$/)]);
 
 /** The (name, instance id) a list cursor resumes after. */
-export function decodeCursor(cursor: string): readonly [string, string] {
-  try {
-    return Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw invalidRequest('the cursor is invalid', [{ path: 'query.cursor', message: 'not a cursor this API returned' }]);
-  }
-}
+export const decodeInstanceCursor = (cursor: string): readonly [string, string] => decodeCursor(cursor, InstanceCursor);
 
 function created(statusCode: number, input: InstanceWorkflowInput, phase: Created['instance']['phase'], operation: OperationRef): Answer {
   const body: Created = { instance: { id: input.instanceId, name: input.spec.name, phase, spec: input.spec }, operation };
@@ -117,7 +111,7 @@ export const instanceRoutes =
       async (request) => {
         const { tenant } = principalOf(request);
         const { phase, size, version, cursor, limit } = request.query;
-        const after = cursor ? decodeCursor(cursor) : undefined;
+        const after = cursor ? decodeInstanceCursor(cursor) : undefined;
         const records = await ctx.reads.listInstances({
           tenant,
           ...(phase ? { phase } : {}),
@@ -126,13 +120,9 @@ export const instanceRoutes =
           ...(after ? { after } : {}),
           limit: limit + 1,
         });
-        const page = records.slice(0, limit);
-        const last = page.at(-1);
+        const { items, nextCursor } = pageOf(records, limit, (record) => [record.state.name, record.instanceId]);
         const now = ctx.clock();
-        return {
-          items: page.map((record) => instanceView(record.state, now)),
-          nextCursor: records.length > limit && last ? encodeCursor(last.state.name, last.instanceId) : null,
-        };
+        return { items: items.map((record) => instanceView(record.state, now)), nextCursor };
       },
     );
 

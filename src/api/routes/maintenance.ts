@@ -5,7 +5,8 @@ import { nextMaintenanceAt, windowLengthMs } from '../../domain/index.js';
 import { isPlatform, principalOf, requirePlatform } from '../auth/authenticate.js';
 import { idempotent, send, type ApiContext } from '../context.js';
 import { callInstanceWorkflow } from '../ended-workflows.js';
-import { ApiError, invalidRequest, notFound } from '../errors.js';
+import { decodeCursor, pageOf } from '../cursors.js';
+import { ApiError, notFound } from '../errors.js';
 import {
   EmptyBody, FleetStatusView, MaintenanceRunList, MaintenanceRunsQuery, MaintenanceTriggered, NameParams, PatchFleetBody,
   type UpcomingMaintenance,
@@ -15,17 +16,7 @@ import { errors } from './responses.js';
 // Maintenance: the fleet coordinator's controls (platform operators only: they act on every
 // tenant), the runs that happened and the windows to come, and "run maintenance now" on an instance.
 
-const Cursor = z.tuple([z.iso.datetime(), z.string().max(100), z.string().max(300)]);
-const encodeCursor = (openedAt: string, instanceId: string, runId: string): string =>
-  Buffer.from(JSON.stringify([openedAt, instanceId, runId])).toString('base64url');
-
-function decodeCursor(cursor: string): readonly [string, string, string] {
-  try {
-    return Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-  } catch {
-    throw invalidRequest('the cursor is invalid', [{ path: 'query.cursor', message: 'not a cursor this API returned' }]);
-  }
-}
+const RunCursor = z.tuple([z.iso.datetime(), z.string().max(100), z.string().max(300)]);
 
 const PLATFORM_ONLY = 'Platform operators only (tokens of the reserved tenant "platform"); others get 403 forbidden.';
 
@@ -111,14 +102,13 @@ export const maintenanceRoutes =
       async (request) => {
         const tenant = isPlatform(request) ? undefined : principalOf(request).tenant;
         const { instance, status, cursor, limit } = request.query;
-        const before = cursor ? decodeCursor(cursor) : undefined;
+        const before = cursor ? decodeCursor(cursor, RunCursor) : undefined;
         const scope = { ...(tenant !== undefined ? { tenant } : {}), ...(instance !== undefined ? { instance } : {}) };
         const [runs, targets] = await Promise.all([
           ctx.reads.maintenanceRuns({ ...scope, ...(status ? { status } : {}), ...(before ? { before } : {}), limit: limit + 1 }),
           ctx.reads.maintenanceTargets(scope),
         ]);
-        const page = runs.slice(0, limit);
-        const last = page.at(-1);
+        const { items, nextCursor } = pageOf(runs, limit, (run) => [run.openedAt, run.instanceId, run.runId]);
         const now = ctx.clock();
         const upcoming: UpcomingMaintenance[] = targets
           .map((target) => ({
@@ -130,11 +120,7 @@ export const maintenanceRoutes =
           }))
           .sort((a, b) => a.nextMaintenanceAt.localeCompare(b.nextMaintenanceAt) || a.tenant.localeCompare(b.tenant) || a.instance.localeCompare(b.instance))
           .slice(0, limit);
-        return {
-          items: page,
-          nextCursor: runs.length > limit && last ? encodeCursor(last.openedAt, last.instanceId, last.runId) : null,
-          upcoming,
-        };
+        return { items, nextCursor, upcoming };
       },
     );
 
