@@ -16,6 +16,7 @@ async function main(command: string | undefined): Promise<number> {
       const devToken = await ensureDevToken(config.stateDir, databaseUrl(config));
       console.log();
       console.log(formatTable(result.rows));
+      for (const warning of result.warnings) console.log(`\nwarning: ${warning}`);
       console.log();
       console.log(`API token of tenant "${DEV_TENANT}"${devToken.created ? ' (new)' : ''}: ${devToken.token}   (also in .local/dev-token)`);
       console.log();

@@ -6,7 +6,7 @@
 //   Temporal dev server -> namespace retention    ├─> worker, API
 //   PostgreSQL reachable + database               ┘
 //   (kube branch) -> simulator
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { apiUrl, databaseUrl, etcdUrl, paths, temporalAddress, type StackConfig } from './config.js';
 import { applyCrds } from './crds.js';
@@ -15,7 +15,7 @@ import { apiserverComponent } from './kube-apiserver.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { NODE_SERVICES, nodeServiceComponent, serviceEnv, serviceWanted, type NodeServiceName } from './node-services.js';
 import { ensurePki } from './pki.js';
-import { databaseExists, dropDatabase, ensureDatabase } from './postgres.js';
+import { databaseExists, dropDatabase, ensureDatabase, liveInstanceCount } from './postgres.js';
 import { isAlive, isOurs, readProcess, stopProcess } from './processes.js';
 import { ensureRunning, shown, type Ensured } from './supervise.js';
 import { setRetention, temporalComponent } from './temporal.js';
@@ -46,6 +46,8 @@ export interface StartResult {
   env: Record<string, string>;
   /** true when every process was already running: nothing was started. */
   unchanged: boolean;
+  /** Worth a line of its own under the table. */
+  warnings: string[];
 }
 
 /** Process names, in start order. */
@@ -92,6 +94,8 @@ export async function startStack(config: StackConfig, opts: StartOptions = {}): 
     const crds = await timed('CRDs', () => applyCrds(kc, config.crdDir, { signal }), (names) => `${names.length} applied and Established`);
     return { etcd, apiserver, crds };
   })();
+  // Before Temporal creates it: a new history store beside an old read model is worth a word.
+  const temporalIsNew = !existsSync(p.temporalDb);
   const temporal = (async () => {
     const t = await timed('temporal', () => ensureRunning(config, temporalComponent(config), signal), stateOf);
     // only on a fresh start: on a running server it was set already, and `up` again changes nothing
@@ -137,7 +141,21 @@ export async function startStack(config: StackConfig, opts: StartOptions = {}): 
     processRow('API', apiSvc, apiUrl(config), 'api'),
   ];
   const started = [k.etcd, k.apiserver, t, sim, wrk, apiSvc].some((e) => e?.state === 'started') || pgr.created;
-  return { rows, env: serviceEnv(config), unchanged: !started };
+  const leftBehind = temporalIsNew && !pgr.created ? await liveInstanceCount(config.postgres) : 0;
+  return { rows, env: serviceEnv(config), unchanged: !started, warnings: leftBehind > 0 ? [earlierStackWarning(config, leftBehind)] : [] };
+}
+
+/**
+ * The read model lives in the machine's PostgreSQL, not in `.local`: an earlier stack's instances
+ * (its `.local` removed, or another checkout's) would show as live beside a new Temporal that has
+ * no workflow for them, and the API refuses their names (instance_not_running).
+ */
+function earlierStackWarning(config: StackConfig, count: number): string {
+  const { host, user, database } = config.postgres;
+  return (
+    `The read model (database ${database}) holds ${count} instance${count === 1 ? '' : 's'} of an earlier stack, which this new ` +
+    `Temporal has no history of. To start clean: npm run down; psql -h ${host} -U ${user} -c 'DROP DATABASE ${database} WITH (FORCE)'; npm run up`
+  );
 }
 
 export interface StopResult {

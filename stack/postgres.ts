@@ -83,6 +83,24 @@ export async function dropDatabase(c: PostgresConfig): Promise<string[]> {
   }
 }
 
+/**
+ * Instances not deleted in the read model; 0 before its first migration. The read model lives in
+ * the machine's PostgreSQL, not in `.local`, so it outlives a removed `.local` and is shared by
+ * two checkouts: `up` counts what an earlier stack left when its own Temporal is new.
+ */
+export async function liveInstanceCount(c: PostgresConfig): Promise<number> {
+  const db = client(c, c.database);
+  await db.connect();
+  try {
+    const table = await db.query<{ present: boolean }>("SELECT to_regclass('public.instances') IS NOT NULL AS present");
+    if (!table.rows[0]?.present) return 0;
+    const live = await db.query<{ count: string }>("SELECT count(*) FROM instances WHERE phase <> 'deleted'");
+    return Number(live.rows[0]?.count ?? 0);
+  } finally {
+    await db.end();
+  }
+}
+
 /** For `status`: true/false whether the database exists, undefined when PostgreSQL is unreachable. */
 export async function databaseExists(c: PostgresConfig): Promise<boolean | undefined> {
   const db = client(c);

@@ -21,7 +21,7 @@ const ENDED_AS: Partial<Record<WorkflowRun['status'], string>> = {
 function instanceNotRunning(name: string, run: WorkflowRun | null): ApiError {
   const how =
     run === null
-      ? 'its workflow is gone from Temporal (it ended longer ago than Temporal keeps histories)'
+      ? 'Temporal has no history of its workflow (it ended longer ago than Temporal keeps histories, or another Temporal ran it)'
       : `its workflow was ${ENDED_AS[run.status] ?? run.status.toLowerCase()}${run.closedAt ? ` at ${run.closedAt.toISOString()}` : ''}, outside claimflow`;
   return new ApiError(
     409,
