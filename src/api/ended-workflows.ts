@@ -10,19 +10,11 @@ import type { WorkflowRun } from './temporal.js';
 // second workflow that applies its own spec over the same claim. Both are refused with the reason
 // until the platform team resets the workflow, whose history Temporal keeps.
 
-const ENDED_AS: Partial<Record<WorkflowRun['status'], string>> = {
-  TERMINATED: 'terminated',
-  CANCELLED: 'cancelled',
-  FAILED: 'failed',
-  TIMED_OUT: 'timed out',
-  COMPLETED: 'completed',
-};
-
 function instanceNotRunning(name: string, run: WorkflowRun | null): ApiError {
   const how =
     run === null
       ? 'Temporal has no history of its workflow (it ended longer ago than Temporal keeps histories, or another Temporal ran it)'
-      : `its workflow was ${ENDED_AS[run.status] ?? run.status.toLowerCase()}${run.closedAt ? ` at ${run.closedAt.toISOString()}` : ''}, outside claimflow`;
+      : `its workflow was ${run.status.toLowerCase().replace(/_/g, ' ')}${run.closedAt ? ` at ${run.closedAt.toISOString()}` : ''}, outside claimflow`;
   return new ApiError(
     409,
     'instance_not_running',

@@ -16,6 +16,7 @@ import {
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import * as kube from '../support/kube.js';
+import { resetToLastWorkflowTask } from '../support/lifecycle.js';
 
 let h: ApiHarness;
 
@@ -378,15 +379,7 @@ test('an instance whose workflow ended outside claimflow is 409 instance_not_run
   assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'ready');
 
   // The remedy the refusal points to: reset the workflow to its last task; it resumes from its history.
-  const history = await workflow.fetchHistory();
-  const lastTask = history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes);
-  await h.client.workflowService.resetWorkflowExecution({
-    namespace: testEnv.temporalNamespace,
-    workflowExecution: { workflowId: workflow.workflowId, runId: endedRun },
-    reason: 'terminated by mistake',
-    workflowTaskFinishEventId: lastTask?.eventId,
-    requestId: uniqueName('reset'),
-  });
+  await resetToLastWorkflowTask(h.client, workflow, endedRun);
   const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
   assert.equal(resized.status, 202, JSON.stringify(resized.body));
   assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');

@@ -15,7 +15,7 @@ import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
-  type Harness, readyAndIdle, startHarness, type StartedInstance,
+  type Harness, readyAndIdle, resetToLastWorkflowTask, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
@@ -414,14 +414,7 @@ describe('the Schedule keeper', () => {
     assert.ok(reported.closedAt && Date.parse(reported.closedAt) <= Date.now());
     assert.ok(found.unmanagedCount >= 1);
 
-    const history = await instance.handle.fetchHistory();
-    await harness.client.workflowService.resetWorkflowExecution({
-      namespace: harness.client.options.namespace,
-      workflowExecution: { workflowId: instance.handle.workflowId, runId },
-      reason: 'ended by mistake',
-      workflowTaskFinishEventId: history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes)?.eventId,
-      requestId: `reset-${instance.name}`,
-    });
+    await resetToLastWorkflowTask(harness.client, instance.handle, runId);
     const again = await keeperRun();
     assert.ok(!again.unmanaged.some((unmanaged) => unmanaged.instance === key), `reset, so managed again: ${JSON.stringify(again)}`);
   });
