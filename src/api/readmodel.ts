@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { InstanceEvent, InstanceState, MaintenanceRun, MaintenanceWindow, OperationType, Phase, Size } from '../domain/index.js';
 import type { Backup, MaintenanceRunItem, Operation } from './schemas.js';
+import { toEvent, type EventRow } from '../activities/readmodel/instance-log.js';
 
 // The API's read side: every GET answers from these queries on the read model (PostgreSQL), never
 // from Kubernetes. Rows are written by the projection (src/activities/readmodel/projection.ts).
@@ -63,16 +64,6 @@ interface MaintenanceRunRow {
   outcome: string | null;
 }
 
-interface EventRow {
-  seq: number;
-  type: InstanceEvent['type'];
-  at: Date;
-  actor: string;
-  request_id: string;
-  reason: string | null;
-  data: unknown;
-}
-
 interface OperationRow {
   operation_id: string;
   type: OperationType;
@@ -116,18 +107,6 @@ function toOperation(row: OperationRow): ProjectedOperation {
     finishedAt: isoOrNull(row.finished_at),
     error: row.error,
   };
-}
-
-export function toEvent(row: EventRow): InstanceEvent {
-  return {
-    seq: row.seq,
-    type: row.type,
-    at: iso(row.at),
-    actor: row.actor,
-    requestId: row.request_id,
-    ...(row.reason !== null ? { reason: row.reason } : {}),
-    data: row.data,
-  } as InstanceEvent;
 }
 
 export class ReadModel {

@@ -71,6 +71,12 @@ interface EventData {
   FinalBackupTaken: BackupResult;
   ClaimDeleted: { claimName: string };
   InstanceDeleted: Record<string, never>;
+  /**
+   * A new workflow took the instance over from the read model's log, Temporal having no history of
+   * the one before (ended by hand longer ago than its retention). What that workflow was doing has
+   * no outcome anyone saw: it is recorded as abandoned.
+   */
+  InstanceAdopted: { message: string; abandonedOperation?: { id: string; type: OperationType } };
 }
 
 export interface BackupResult {
@@ -109,5 +115,5 @@ export const EVENT_TYPES: readonly EventType[] = [
   'UpgradeRequested', 'UpgradeStarted', 'UpgradeCompleted', 'UpgradeFailed',
   'BackupRequested', 'BackupCompleted', 'BackupFailed', 'BackupDeleted', 'OperationFailed',
   'MaintenanceWindowOpened', 'MaintenanceStarted', 'MaintenanceCompleted', 'MaintenanceFailed', 'MaintenanceSkipped',
-  'DeprovisionRequested', 'FinalBackupTaken', 'ClaimDeleted', 'InstanceDeleted',
+  'DeprovisionRequested', 'FinalBackupTaken', 'ClaimDeleted', 'InstanceDeleted', 'InstanceAdopted',
 ];

@@ -4,7 +4,7 @@ import type { EventType, InstanceEvent } from './events.js';
 // group event types, delivered to a webhook as Slack-compatible JSON.
 
 export const NOTIFICATION_TOPICS = {
-  failures: ['ProvisioningFailed', 'OperationFailed', 'UpgradeFailed', 'BackupFailed', 'MaintenanceFailed'],
+  failures: ['ProvisioningFailed', 'OperationFailed', 'UpgradeFailed', 'BackupFailed', 'MaintenanceFailed', 'InstanceAdopted'],
   upgrades: ['UpgradeCompleted'],
   maintenance: ['MaintenanceCompleted', 'MaintenanceSkipped'],
   deletions: ['InstanceDeleted'],

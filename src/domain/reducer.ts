@@ -157,7 +157,37 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
       return withStep(state, 'claim deleted');
     case 'InstanceDeleted':
       return finish({ ...state, phase: 'deleted', connection: null }, event, ['deprovision'], 'succeeded');
+    case 'InstanceAdopted':
+      return abandonUnfinishedWork(state, event);
   }
+}
+
+/**
+ * What the workflow before an adoption had begun and nobody saw end: its operation failed, a
+ * provisioning with it (the instance may be deprovisioned), its maintenance run and backups with
+ * no outcome. The cluster may well have finished them; the new workflow does not guess.
+ */
+function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdopted'>): InstanceState {
+  const error = { reason: 'Abandoned', message: 'the workflow running it ended outside claimflow; its outcome on the cluster is unknown' };
+  const running = state.runningOperation;
+  const afterOperation: InstanceState = running
+    ? {
+        ...state,
+        phase: state.phase === 'provisioning' ? 'failed' : state.phase === 'deprovisioning' ? 'ready' : state.phase,
+        ...(state.phase === 'provisioning' ? { failure: error } : {}),
+        runningOperation: null,
+        lastOperation: { id: running.id, type: running.type, actor: running.actor, startedAt: running.startedAt, status: 'failed', finishedAt: event.at, error },
+      }
+    : state;
+  const maintenance = state.maintenance;
+  const unfinishedMaintenance = maintenance?.status === 'waiting' || maintenance?.status === 'running';
+  const afterMaintenance = unfinishedMaintenance
+    ? withMaintenance(afterOperation, { status: 'failed', finishedAt: event.at, outcome: error.message })
+    : afterOperation;
+  const anyBackupRunning = state.backups.some((backup) => backup.status === 'running');
+  return anyBackupRunning
+    ? { ...afterMaintenance, backups: state.backups.map((backup) => (backup.status === 'running' ? { ...backup, status: 'failed', error: error.message } : backup)) }
+    : afterMaintenance;
 }
 
 /** Starts an operation; an event of the operation already running (same request) only moves its step. */

@@ -1,6 +1,6 @@
 import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import { maintenanceWindowKey, type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type ResolvedSpec, type ScheduledBackupRequest } from '../domain/logic.js';
+import { maintenanceWindowKey, type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type Phase, type ResolvedSpec, type ScheduledBackupRequest } from '../domain/logic.js';
 
 // Message definitions shared by the workflow and its clients (the API, tests, scripts).
 
@@ -18,11 +18,14 @@ export const MAINTENANCE_WINDOW_ATTRIBUTE = defineSearchAttributeKey('ClaimflowM
 export const instanceWindowKey = (input: { spec: Pick<ResolvedSpec, 'maintenanceWindow'>; settings?: Partial<LifecycleSettings> | undefined }): string =>
   maintenanceWindowKey(input.spec.maintenanceWindow, input.settings?.maintenanceWindowMs);
 
-/** What an instance's workflow starts with; the workflow upserts the phase only when it changes. */
-export const initialInstanceSearchAttributes = (input: Pick<InstanceWorkflowInput, 'tenant' | 'spec' | 'settings'>): SearchAttributePair[] => [
+/** What an instance's workflow starts with (a new instance is provisioning); the workflow upserts the phase only when it changes. */
+export const initialInstanceSearchAttributes = (
+  input: Pick<InstanceWorkflowInput, 'tenant' | 'spec' | 'settings'>,
+  phase: Phase = 'provisioning',
+): SearchAttributePair[] => [
   { key: TENANT_ATTRIBUTE, value: input.tenant },
   { key: INSTANCE_ATTRIBUTE, value: input.spec.name },
-  { key: PHASE_ATTRIBUTE, value: 'provisioning' },
+  { key: PHASE_ATTRIBUTE, value: phase },
   { key: MAINTENANCE_WINDOW_ATTRIBUTE, value: instanceWindowKey(input) },
 ];
 
@@ -55,6 +58,11 @@ export interface InstanceWorkflowInput {
   settings?: Partial<LifecycleSettings>;
   /** Present when this run continues an earlier one. */
   carried?: CarriedState;
+  /**
+   * Present when this run takes over an instance whose earlier workflow Temporal no longer has:
+   * `carried` is then the read model's log folded, and the run records InstanceAdopted first.
+   */
+  adoption?: { reason: string };
 }
 
 export interface CommandAccepted {

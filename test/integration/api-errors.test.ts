@@ -1,23 +1,27 @@
 // Every error the API answers, with its status, code and (for bad input) the path of each bad
 // field; a property test that no malformed body gets a 5xx; and 503 when Temporal or PostgreSQL
-// cannot be reached; 409 for an instance whose workflow ended outside claimflow. Against the real
+// cannot be reached; 409 for an instance whose workflow ended outside claimflow, and its resumption. Against the real
 // stack (see api.test.ts).
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
 import fc from 'fast-check';
 import pg from 'pg';
 import { buildApp } from '../../src/api/app.js';
 import type { Backup, CreatedBody, InstanceView, OperationRef } from '../../src/api/schemas.js';
+import { resumeInstance } from '../../src/clients/resume-instance.js';
 import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
+import { backupScheduleId } from '../../src/workflows/messages.js';
 import {
   FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import * as kube from '../support/kube.js';
-import { resetToLastWorkflowTask } from '../support/lifecycle.js';
 
+const run = promisify(execFile);
 let h: ApiHarness;
 
 before(async () => {
@@ -351,7 +355,7 @@ test('503 unavailable with Retry-After when Temporal or PostgreSQL cannot be rea
   }
 });
 
-test('an instance whose workflow ended outside claimflow is 409 instance_not_running until its workflow is reset', async () => {
+test('an instance whose workflow ended outside claimflow is 409 instance_not_running until the platform team resumes it', async () => {
   const { tenant, token } = await h.tenant('ended');
   const call = apiClient(h.app, token);
   const name = uniqueName('db');
@@ -378,12 +382,77 @@ test('an instance whose workflow ended outside claimflow is 409 instance_not_run
   // The read model still shows the instance as it was: nothing happened to it.
   assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'ready');
 
-  // The remedy the refusal points to: reset the workflow to its last task; it resumes from its history.
-  await resetToLastWorkflowTask(h.client, workflow, endedRun);
+  // The remedy README gives: the platform team's script resets the ended run to its last task,
+  // and the instance carries on from its history.
+  const resumed = await resumeScript(tenant, name);
+  assert.match(resumed, new RegExp(`${tenant}/${name}: the terminated run ${endedRun} was reset to its last workflow task`));
+  assert.match(await resumeScript(tenant, name), /its workflow is running .*nothing to do/);
   const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
   assert.equal(resized.status, 202, JSON.stringify(resized.body));
   assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
-  const resumed = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
-  assert.equal(resumed.size, 'medium');
-  assert.deepEqual(resumed.backupPolicy, spec.backup);
+  const after = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+  assert.equal(after.size, 'medium');
+  assert.deepEqual(after.backupPolicy, spec.backup);
+});
+
+/** `npm run instance:resume` as README runs it, against this harness's stack and task queue; its output. */
+async function resumeScript(tenant: string, name: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/instance-resume.ts', '--tenant', tenant, '--name', name, '--reason', 'ended by mistake'], {
+    env: {
+      ...process.env, TEMPORAL_ADDRESS: testEnv.temporalAddress, TEMPORAL_NAMESPACE: testEnv.temporalNamespace,
+      DATABASE_URL: testEnv.databaseUrl, TEMPORAL_TASK_QUEUE: h.taskQueue,
+    },
+  });
+  return stdout;
+}
+
+test('an instance whose workflow history is gone is taken over from the read model: its running operation is abandoned, its Schedules made again', async () => {
+  const { tenant, token } = await h.tenant('gone');
+  const call = apiClient(h.app, token);
+  const name = uniqueName('db');
+  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } };
+  await createReady(call, spec);
+  // A backup that will not finish while its workflow runs: it is what the workflow was doing when it was ended.
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
+  const backup = await call<Accepted>('POST', `/v1/instances/${name}/backups`);
+  assert.equal(backup.status, 202, JSON.stringify(backup.body));
+  const operationId = backup.body.operation.id;
+  const backupsNow = async () => (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
+  await eventually('the backup to run', async () => ((await backupsNow()).some((b) => b.status === 'running') ? true : undefined));
+
+  // Ended by hand, and past Temporal's retention: no history, and the backup Schedule gone with it.
+  const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
+  const { runId } = await workflow.describe();
+  await workflow.terminate('ended by hand');
+  await h.client.workflowService.deleteWorkflowExecution({ namespace: h.client.options.namespace, workflowExecution: { workflowId: workflow.workflowId, runId } });
+  await eventually('the history to be deleted', async () => ((await workflow.describe().then(() => false, () => true)) ? true : undefined));
+  await h.client.schedule.getHandle(backupScheduleId(tenant, name)).delete();
+  const refused = await call('POST', `/v1/instances/${name}/restart`);
+  expectError(refused, 409, 'instance_not_running');
+  assert.match(errorOf(refused).message, /Temporal has no history of its workflow/);
+
+  const outcome = await resumeInstance(
+    { client: h.client, pool: h.pool, taskQueue: h.taskQueue, lifecycleSettings: FAST_SETTINGS },
+    { tenant, name, reason: 'terminated by mistake a long time ago', actor: 'platform:ops' },
+  );
+  assert.equal(outcome.outcome, 'adopted');
+  assert.deepEqual(outcome.outcome === 'adopted' && outcome.abandonedOperation, { id: operationId, type: 'backup' });
+
+  const abandoned = await settled(call, name, operationId);
+  assert.deepEqual([abandoned.status, abandoned.error?.reason], ['failed', 'Abandoned']);
+  const backups = await backupsNow();
+  assert.ok(backups.every((b) => b.status !== 'running'), JSON.stringify(backups));
+  const events = (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
+  assert.deepEqual(events.at(-1) && [events.at(-1)!.type, events.at(-1)!.actor, events.at(-1)!.reason], ['InstanceAdopted', 'platform:ops', 'terminated by mistake a long time ago']);
+  await eventually('the backup Schedule to be made again', () => h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
+
+  // It takes commands again, and its spec is what it was.
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
+  const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
+  assert.equal(resized.status, 202, JSON.stringify(resized.body));
+  assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
+  const view = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+  assert.deepEqual([view.phase, view.size, view.backupPolicy], ['ready', 'medium', spec.backup]);
+  // A second resume finds it running and does nothing.
+  assert.equal((await resumeInstance({ client: h.client, pool: h.pool, taskQueue: h.taskQueue }, { tenant, name, reason: 'again', actor: 'platform:ops' })).outcome, 'running');
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ApplicationFailure, type ScheduleDescription, type ScheduleHandle, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
+import { resumeInstance } from '../../src/clients/resume-instance.js';
 import type { InstanceSchedules } from '../../src/activities/temporal/schedules.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
 import {
@@ -15,7 +16,7 @@ import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
   FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
-  type Harness, readyAndIdle, resetToLastWorkflowTask, startHarness, type StartedInstance,
+  type Harness, readyAndIdle, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
 // Maintenance windows and scheduled backups as Temporal Schedules. Windows are injected down to
@@ -402,7 +403,7 @@ describe('the Schedule keeper', () => {
     await waitForState(instance, 'the scheduled backup', (state) => state.backups.some((backup) => backup.purpose === 'scheduled' && backup.status === 'completed'));
   });
 
-  test('an instance whose workflow ended outside claimflow is reported by the keeper until its workflow is reset', async () => {
+  test('an instance whose workflow ended outside claimflow is reported by the keeper until it is resumed', async () => {
     const instance = await readyInstance();
     const key = `${instance.tenant}/${instance.name}`;
     const { runId } = await instance.handle.describe();
@@ -414,7 +415,8 @@ describe('the Schedule keeper', () => {
     assert.ok(reported.closedAt && Date.parse(reported.closedAt) <= Date.now());
     assert.ok(found.unmanagedCount >= 1);
 
-    await resetToLastWorkflowTask(harness.client, instance.handle, runId);
+    const resumed = await resumeInstance(harness, { tenant: instance.tenant, name: instance.name, reason: 'ended by mistake', actor: 'platform:tests' });
+    assert.deepEqual([resumed.outcome, resumed.outcome === 'reset' && resumed.endedRunId], ['reset', runId]);
     const again = await keeperRun();
     assert.ok(!again.unmanaged.some((unmanaged) => unmanaged.instance === key), `reset, so managed again: ${JSON.stringify(again)}`);
   });

@@ -132,21 +132,6 @@ export async function start(instance: StartedInstance, command: Command, request
 }
 
 /** Polls until `probe` returns a value (not undefined); tests wait for outcomes, never assert timings. */
-/**
- * What README's troubleshooting tells an operator to do with an instance whose workflow was ended
- * by hand: reset the ended run to its last completed workflow task, so it carries on from there.
- */
-export async function resetToLastWorkflowTask(client: Client, handle: WorkflowHandle, runId: string): Promise<void> {
-  const history = await handle.fetchHistory();
-  await client.workflowService.resetWorkflowExecution({
-    namespace: client.options.namespace,
-    workflowExecution: { workflowId: handle.workflowId, runId },
-    reason: 'ended by mistake',
-    workflowTaskFinishEventId: history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes)?.eventId,
-    requestId: randomUUID(),
-  });
-}
-
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -117,4 +117,27 @@ describe('reducer', () => {
     assert.equal(deleted.runningOperation, null);
     assert.deepEqual([deleted.lastOperation?.id, deleted.lastOperation?.type, deleted.lastOperation?.status], ['r4', 'delete-backup', 'succeeded']);
   });
+
+  test('an adoption, wherever the workflow before it stopped, leaves nothing half-done: what ran is failed as abandoned', () => {
+    fc.assert(
+      fc.property(story, fc.nat(), (events, cut) => {
+        const stoppedAt = reduceAll(events.slice(0, 1 + (cut % events.length)))!;
+        if (stoppedAt.phase === 'deleted') return;
+        const running = stoppedAt.runningOperation;
+        const adopted = reduce(stoppedAt, {
+          type: 'InstanceAdopted', requestId: 'adoption', actor: 'platform:ops', seq: stoppedAt.lastSeq + 1, at: '2027-01-01T00:00:00.000Z', reason: 'history gone',
+          data: { message: 'm', ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}) },
+        });
+        assert.equal(adopted.runningOperation, null);
+        assert.ok(!['provisioning', 'deprovisioning'].includes(adopted.phase), adopted.phase);
+        assert.ok(adopted.backups.every((backup) => backup.status !== 'running'));
+        if (running) {
+          assert.deepEqual([adopted.lastOperation?.id, adopted.lastOperation?.status, adopted.lastOperation?.error?.reason], [running.id, 'failed', 'Abandoned']);
+          if (stoppedAt.phase === 'provisioning') assert.equal(adopted.phase, 'failed');
+        } else {
+          assert.deepEqual({ ...adopted, lastSeq: stoppedAt.lastSeq, updatedAt: stoppedAt.updatedAt }, stoppedAt);
+        }
+      }),
+    );
+  });
 });

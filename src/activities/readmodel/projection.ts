@@ -98,15 +98,10 @@ function foldBatch(batch: ProjectionBatch, from: InstanceState | null): Fold {
     }
     const before = state;
     state = reduce(state, event);
-    const operation = operationRow(state, event);
-    if (operation) operations.set(operation.operationId, operation);
-    if (event.type === 'BackupDeleted') {
-      deletedBackups.set(event.data.backupName, event.at);
-    } else {
-      const backup = backupRow(state, event);
-      if (backup) backups.set(backup.name, backup);
-    }
-    const run = maintenanceRunRow(state, event);
+    for (const operation of operationRows(state, event, before)) operations.set(operation.operationId, operation);
+    if (event.type === 'BackupDeleted') deletedBackups.set(event.data.backupName, event.at);
+    else for (const backup of backupRows(state, before)) backups.set(backup.name, backup);
+    const run = maintenanceRunRow(state, before);
     if (run) maintenanceRuns.set(run.runId, run);
     applied.push([event, state, before]);
   }
@@ -141,9 +136,18 @@ async function isWatched(pool: Pool, tenant: string, topics: string[]): Promise<
   return rows[0]?.watched ?? false;
 }
 
-function operationRow(state: InstanceState, event: InstanceEvent): OperationRow | null {
-  const running = state.runningOperation?.id === event.requestId ? state.runningOperation : null;
-  const finished = !running && state.lastOperation?.id === event.requestId ? state.lastOperation : null;
+// The reducer replaces only what an event changes and keeps the rest by reference, so a row is
+// written for each operation, backup and maintenance run whose object is new.
+
+/** The event's own operation, and one that was running before it and ended with it (an adoption abandons it). */
+function operationRows(state: InstanceState, event: InstanceEvent, before: InstanceState | null): OperationRow[] {
+  const ids = new Set([event.requestId, before?.runningOperation?.id].filter((id) => id !== undefined));
+  return [...ids].map((id) => operationRow(state, id)).filter((row) => row !== null);
+}
+
+function operationRow(state: InstanceState, id: string): OperationRow | null {
+  const running = state.runningOperation?.id === id ? state.runningOperation : null;
+  const finished = !running && state.lastOperation?.id === id ? state.lastOperation : null;
   const operation = running ?? finished;
   if (!operation) return null;
   return {
@@ -152,23 +156,22 @@ function operationRow(state: InstanceState, event: InstanceEvent): OperationRow 
   };
 }
 
-function maintenanceRunRow(state: InstanceState, event: InstanceEvent): MaintenanceRunRow | null {
+function maintenanceRunRow(state: InstanceState, before: InstanceState | null): MaintenanceRunRow | null {
   const run = state.maintenance;
-  if (!event.type.startsWith('Maintenance') || !run) return null;
+  if (!run || run === before?.maintenance) return null;
   return {
     runId: run.runId, trigger: run.trigger, status: run.status, openedAt: run.openedAt, windowEndsAt: run.windowEndsAt,
     startedAt: run.startedAt ?? null, finishedAt: run.finishedAt ?? null, outcome: run.outcome ?? null,
   };
 }
 
-function backupRow(state: InstanceState, event: InstanceEvent): BackupRow | null {
-  if (!('backupName' in event.data)) return null;
-  const { backupName } = event.data;
-  const backup = state.backups.find((candidate) => candidate.name === backupName);
-  if (!backup) return null;
-  return {
-    name: backup.name, purpose: backup.purpose, status: backup.status, requestId: backup.requestId, requestedAt: backup.requestedAt,
-    completedAt: backup.completedAt ?? null, sizeBytes: backup.sizeBytes ?? null, compressedBytes: backup.compressedBytes ?? null,
-    postgresVersion: backup.postgresVersion ?? null, error: backup.error ?? null, deletedAt: null,
-  };
+function backupRows(state: InstanceState, before: InstanceState | null): BackupRow[] {
+  const unchanged = new Set(before?.backups);
+  return state.backups
+    .filter((backup) => !unchanged.has(backup))
+    .map((backup) => ({
+      name: backup.name, purpose: backup.purpose, status: backup.status, requestId: backup.requestId, requestedAt: backup.requestedAt,
+      completedAt: backup.completedAt ?? null, sizeBytes: backup.sizeBytes ?? null, compressedBytes: backup.compressedBytes ?? null,
+      postgresVersion: backup.postgresVersion ?? null, error: backup.error ?? null, deletedAt: null,
+    }));
 }

@@ -137,7 +137,7 @@ export async function keepSchedules(client: Client, sources: ScheduleKeeperSourc
   if (result.restoredBackups.length > 0) log.warn('backup Schedules were missing and their instances wrote them again', { instances: result.restoredBackups });
   if (result.unreadable.length > 0 || result.backupsLeft.length > 0) log.warn('Schedules missing and not made again', { windows: result.unreadable, instances: result.backupsLeft });
   if (result.unmanagedCount > 0) {
-    log.warn('instances whose workflow ended outside claimflow: nothing maintains them until their workflow is reset', { count: result.unmanagedCount, instances: result.unmanaged });
+    log.warn('instances whose workflow ended outside claimflow: nothing maintains them until the platform team resumes them (npm run instance:resume)', { count: result.unmanagedCount, instances: result.unmanaged });
   }
   return result;
 }

@@ -1,5 +1,8 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { decide, refuseMaintenance, refuseScheduledWork, type Command, type CommandEnvelope, type MaintenanceRequest, type ScheduledBackupRequest } from '../../domain/logic.js';
+import {
+  decide, refuseMaintenance, refuseScheduledWork,
+  type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type ScheduledBackupRequest,
+} from '../../domain/logic.js';
 import {
   commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
@@ -32,6 +35,9 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       requestId: input.requestId,
       data: { instanceId: input.instanceId, tenant: input.tenant, spec: input.spec },
     });
+  } else if (input.adoption) {
+    entity.markSeen(input.requestId);
+    entity.record(adoptedEvent(input, entity.known));
   }
 
   setHandler(stateQuery, () => entity.state);
@@ -127,6 +133,11 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   });
 
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
+  // The Schedules may have gone with the workflow before; they are made again from the spec.
+  if (input.adoption) {
+    await entity.flush();
+    if (entity.known.phase === 'ready') await operations.restoreSchedules();
+  }
 
   const historyIsLong = () =>
     workflowInfo().continueAsNewSuggested ||
@@ -137,5 +148,21 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   await condition(allHandlersFinished);
   await entity.flush();
   if (entity.state?.phase === 'deleted') return;
-  await continueAsNew<typeof instanceWorkflow>({ ...input, carried: { state: entity.known, seenRequestIds: entity.seenRequestIds } });
+  const { adoption: _adoptedOnce, ...next } = input;
+  await continueAsNew<typeof instanceWorkflow>({ ...next, carried: { state: entity.known, seenRequestIds: entity.seenRequestIds } });
+}
+
+function adoptedEvent(input: InstanceWorkflowInput, state: InstanceState): NewEvent {
+  const running = state.runningOperation;
+  return {
+    type: 'InstanceAdopted',
+    actor: input.actor,
+    requestId: input.requestId,
+    reason: input.adoption!.reason,
+    data: {
+      message: `claimflow manages ${state.name} again from its log in the read model (${state.lastSeq} events): Temporal had no history of its workflow` +
+        (running ? `; ${running.type} ${running.id}, which that workflow was running, is recorded as abandoned` : ''),
+      ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}),
+    },
+  };
 }

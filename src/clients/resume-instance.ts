@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
+import { reduceAll } from '../domain/index.js';
+import { INSTANCE_WORKFLOW_TYPE, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
+import type { instanceWorkflow } from '../workflows/index.js';
+
+// Gives an instance whose workflow was ended outside claimflow (terminated or cancelled by hand)
+// a workflow again, for the platform team's script (npm run instance:resume). While Temporal
+// keeps the ended run's history, the run is reset to its last workflow task and carries on from
+// its history, handlers and all. Past the namespace's retention that history is gone: a new
+// workflow takes over from the read model's log, which keeps every event ever projected.
+
+export interface ResumeTarget {
+  client: Client;
+  pool: Pool;
+  /** The instances' task queue of this deployment: an instance of another is left to that one. */
+  taskQueue: string;
+  /** Passed into an adopting workflow as the API passes them into new ones (tests shorten the timeouts). */
+  lifecycleSettings?: Partial<LifecycleSettings>;
+}
+
+export interface ResumeRequest {
+  tenant: string;
+  name: string;
+  /** Why: kept in Temporal's reset record or in the InstanceAdopted event. */
+  reason: string;
+  /** Who: "platform:<user>" from the script. */
+  actor: string;
+}
+
+export type ResumeOutcome =
+  | { outcome: 'running'; runId: string }
+  | { outcome: 'reset'; endedStatus: string; endedRunId: string; runId: string }
+  | { outcome: 'adopted'; runId: string; events: number; abandonedOperation?: { id: string; type: string } };
+
+/** A resume that would do harm or cannot be done; the message says why. */
+export class ResumeRefused extends Error {}
+
+export async function resumeInstance(target: ResumeTarget, request: ResumeRequest): Promise<ResumeOutcome> {
+  const { tenant, name } = request;
+  const log = await liveInstanceLog(target.pool, tenant, name);
+  if (!log) throw new ResumeRefused(`the read model has no instance ${tenant}/${name} that is not deleted`);
+  const latest = await describeLatest(target.client, log.workflowId);
+  if (!latest) return adopt(target, request, log);
+  if (latest.taskQueue !== target.taskQueue) {
+    throw new ResumeRefused(`${tenant}/${name} runs on task queue ${latest.taskQueue}, not ${target.taskQueue}: resume it with that deployment's settings`);
+  }
+  switch (latest.status.name) {
+    case 'RUNNING':
+      return { outcome: 'running', runId: latest.runId };
+    case 'COMPLETED':
+    case 'CONTINUED_AS_NEW':
+      // Only a deletion completes an instance's workflow: the read model has not caught up with it.
+      throw new ResumeRefused(`the workflow of ${tenant}/${name} completed (${latest.status.name}) but the read model still shows it live: run npm run readmodel:rebuild`);
+    default:
+      return reset(target.client, request, latest);
+  }
+}
+
+async function describeLatest(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | null> {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+}
+
+/** Resets the ended run to its last completed workflow task: the commands it had accepted run on. */
+async function reset(client: Client, request: ResumeRequest, ended: WorkflowExecutionDescription): Promise<ResumeOutcome> {
+  const history = await client.workflow.getHandle(ended.workflowId, ended.runId).fetchHistory();
+  const lastTask = history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes)?.eventId;
+  if (lastTask === undefined || lastTask === null) {
+    throw new ResumeRefused(`the workflow of ${request.tenant}/${request.name} ended before it completed a workflow task: there is nothing to reset to`);
+  }
+  const { runId } = await client.workflowService.resetWorkflowExecution({
+    namespace: client.options.namespace,
+    workflowExecution: { workflowId: ended.workflowId, runId: ended.runId },
+    reason: `${request.reason} (by ${request.actor})`,
+    workflowTaskFinishEventId: lastTask,
+    requestId: randomUUID(),
+  });
+  return { outcome: 'reset', endedStatus: ended.status.name, endedRunId: ended.runId, runId: runId ?? '' };
+}
+
+/** Starts a workflow that carries the instance on from the read model's log folded by the domain's reducer. */
+async function adopt(target: ResumeTarget, request: ResumeRequest, log: InstanceLog): Promise<ResumeOutcome> {
+  const state = reduceAll(log.events);
+  if (!state || state.lastSeq !== log.events.length || state.instanceId !== log.instanceId) {
+    throw new ResumeRefused(`the read model's log of ${request.tenant}/${request.name} is not whole (${log.events.length} events): run npm run readmodel:rebuild`);
+  }
+  const input: InstanceWorkflowInput = {
+    tenant: request.tenant,
+    instanceId: state.instanceId,
+    spec: state.spec,
+    requestId: randomUUID(),
+    actor: request.actor,
+    carried: { state, seenRequestIds: [] },
+    adoption: { reason: request.reason },
+    ...(target.lifecycleSettings ? { settings: target.lifecycleSettings } : {}),
+  };
+  try {
+    const handle = await target.client.workflow.start<typeof instanceWorkflow>(INSTANCE_WORKFLOW_TYPE, {
+      workflowId: log.workflowId,
+      taskQueue: target.taskQueue,
+      args: [input],
+      typedSearchAttributes: initialInstanceSearchAttributes(input, state.phase),
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    const running = state.runningOperation;
+    return {
+      outcome: 'adopted',
+      runId: handle.firstExecutionRunId,
+      events: log.events.length,
+      ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}),
+    };
+  } catch (error) {
+    // Another resume got there first.
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      return { outcome: 'running', runId: (await target.client.workflow.getHandle(log.workflowId).describe()).runId };
+    }
+    throw error;
+  }
+}
