@@ -139,10 +139,13 @@ async function isWatched(pool: Pool, tenant: string, topics: string[]): Promise<
 // The reducer replaces only what an event changes and keeps the rest by reference, so a row is
 // written for each operation, backup and maintenance run whose object is new.
 
-/** The event's own operation, and one that was running before it and ended with it (an adoption abandons it). */
+/** The event's own operation, and one of another request that the event ended (an adoption abandons it). */
 function operationRows(state: InstanceState, event: InstanceEvent, before: InstanceState | null): OperationRow[] {
-  const ids = new Set([event.requestId, before?.runningOperation?.id].filter((id) => id !== undefined));
-  return [...ids].map((id) => operationRow(state, id)).filter((row) => row !== null);
+  const own = operationRow(state, event.requestId);
+  const wasRunning = before?.runningOperation?.id;
+  if (wasRunning === undefined || wasRunning === event.requestId || state.runningOperation?.id === wasRunning) return own ? [own] : [];
+  const ended = operationRow(state, wasRunning);
+  return [own, ended].filter((row) => row !== null);
 }
 
 function operationRow(state: InstanceState, id: string): OperationRow | null {
@@ -166,6 +169,7 @@ function maintenanceRunRow(state: InstanceState, before: InstanceState | null): 
 }
 
 function backupRows(state: InstanceState, before: InstanceState | null): BackupRow[] {
+  if (state.backups === before?.backups) return [];
   const unchanged = new Set(before?.backups);
   return state.backups
     .filter((backup) => !unchanged.has(backup))
