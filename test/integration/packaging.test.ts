@@ -22,6 +22,7 @@ import type { Claim } from '../../simulator/types.js';
 import { SIZES } from '../../src/domain/sizes.js';
 import { WORKFLOW_THREADS_PRELOAD } from '../../src/worker/workflow-threads.js';
 import { testEnv, uniqueName } from '../support/env.js';
+import { isPrometheusDuration, labelsKept, promqlProblems, templateLabels } from '../support/promql.js';
 
 const file = (...parts: string[]) => join(ROOT, ...parts);
 const read = (...parts: string[]) => readFileSync(file(...parts), 'utf8');
@@ -396,7 +397,38 @@ describe('deploy/kubernetes/components/monitoring', () => {
       }
     }
   });
+
+  test("the alerts are PromQL as Prometheus's analyzer reads it, and their annotations use only labels their expression keeps", async () => {
+    const rules = ofKind(await renderMonitored(), 'PrometheusRule').flatMap((rule) => rule.spec.groups.flatMap((group: any) => group.rules));
+    for (const rule of rules) assert.deepEqual(alertRuleProblems(rule), [], rule.alert);
+  });
+
+  test('that check does catch a broken expression, a wrong argument type, a bad duration and a label aggregated away', () => {
+    const rule = (expr: string, summary: string, duration = '5m') => ({ alert: 'Broken', expr, for: duration, annotations: { summary } });
+    const problems = [
+      rule('sum by (type) (increase(claimflow_operations_total[30m]) > 0', 'x'),
+      rule('sum(rate(claimflow_operations_total)) > 0', 'x'),
+      rule('histogram_quantil(0.99, claimflow_projection_lag_seconds_bucket) > 5', 'x'),
+      rule('sum(claimflow_operations_total) > 0', 'x', '5 minutes'),
+      rule('sum by (type) (increase(claimflow_operations_total[30m])) > 0', '{{ $labels.type }} on {{ $labels.pod }}'),
+    ].map(alertRuleProblems);
+    for (const [index, found] of problems.entries()) assert.ok(found.length > 0, `case ${index} was not caught`);
+    assert.match(problems[1]!.join(), /expected type matrix in call to function "rate"/);
+    assert.deepEqual(problems[4], ['its annotation "summary" reads $labels.pod, which the expression does not keep (it keeps: type)']);
+  });
 });
+
+function alertRuleProblems(rule: { alert: string; expr: string; for?: string; annotations?: Record<string, string> }): string[] {
+  const problems = promqlProblems(String(rule.expr));
+  if (rule.for !== undefined && !isPrometheusDuration(rule.for)) problems.push(`for: ${rule.for} is not a Prometheus duration`);
+  const kept = labelsKept(String(rule.expr));
+  for (const [key, template] of Object.entries(rule.annotations ?? {})) {
+    for (const label of templateLabels(template)) {
+      if (kept !== 'any' && !kept.has(label)) problems.push(`its annotation "${key}" reads $labels.${label}, which the expression does not keep (it keeps: ${[...kept].join(', ') || 'none'})`);
+    }
+  }
+  return problems;
+}
 
 // ---------------------------------------------------------------------------------------------
 // (c) RBAC, for real
