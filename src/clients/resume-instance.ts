@@ -43,6 +43,8 @@ export async function resumeInstance(target: ResumeTarget, request: ResumeReques
   const log = await liveInstanceLog(target.pool, tenant, name);
   if (!log) throw new ResumeRefused(`the read model has no instance ${tenant}/${name} that is not deleted`);
   const latest = await describeLatest(target.client, log.workflowId);
+  // Temporal answers for a workflow id with its newest run only: once that run's history is gone,
+  // an older run it may still keep is not reset (it would replay to a state behind the read model's).
   if (!latest) return adopt(target, request, log);
   if (latest.taskQueue !== target.taskQueue) {
     throw new ResumeRefused(`${tenant}/${name} runs on task queue ${latest.taskQueue}, not ${target.taskQueue}: resume it with that deployment's settings`);
@@ -107,6 +109,8 @@ async function adopt(target: ResumeTarget, request: ResumeRequest, log: Instance
       taskQueue: target.taskQueue,
       args: [input],
       typedSearchAttributes: initialInstanceSearchAttributes(input, state.phase),
+      // An older run Temporal still keeps is closed: the new one may start beside it.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
     });
     const running = state.runningOperation;
