@@ -7,19 +7,22 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import pg from 'pg';
 import { buildApp } from '../../src/api/app.js';
 import type { Backup, CreatedBody, InstanceView, OperationRef } from '../../src/api/schemas.js';
 import { resumeInstance } from '../../src/clients/resume-instance.js';
 import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
-import { backupScheduleId } from '../../src/workflows/messages.js';
+import { backupScheduleId, stateQuery } from '../../src/workflows/messages.js';
 import {
   FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
+import { recordHistoryFixture } from '../support/histories.js';
 import * as kube from '../support/kube.js';
+import { workflowBundle } from '../support/lifecycle.js';
 
 const run = promisify(execFile);
 let h: ApiHarness;
@@ -387,6 +390,7 @@ test('an instance whose workflow ended outside claimflow is 409 instance_not_run
   const resumed = await resumeScript(tenant, name);
   assert.match(resumed, new RegExp(`${tenant}/${name}: the terminated run ${endedRun} was reset to its last workflow task`));
   assert.match(await resumeScript(tenant, name), /its workflow is running .*nothing to do/);
+  await eventually('the reset run to be idle', async () => ((await workflow.query(stateQuery))?.runningOperation === null ? true : undefined));
   const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
   assert.equal(resized.status, 202, JSON.stringify(resized.body));
   assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
@@ -417,6 +421,9 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   // An earlier run ended by hand and resumed: Temporal keeps its history after the newest run's is gone.
   await workflow.terminate('ended by hand');
   assert.equal((await resumeInstance(target, { tenant, name, reason: 'by mistake', actor: 'platform:ops' })).outcome, 'reset');
+  // The reset run carries on from its last completed workflow task, which can come before the end
+  // of the provisioning the read model already shows: it finishes that again first.
+  await eventually('the reset run to be idle', async () => ((await workflow.query(stateQuery))?.runningOperation === null ? true : undefined));
   // A backup that will not finish while its workflow runs: it is what the workflow was doing when it was ended.
   await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
   const backup = await call<Accepted>('POST', `/v1/instances/${name}/backups`);
@@ -457,4 +464,8 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   assert.deepEqual([view.phase, view.size, view.backupPolicy], ['ready', 'medium', spec.backup]);
   // A second resume finds it running and does nothing.
   assert.equal((await resumeInstance(target, { tenant, name, reason: 'again', actor: 'platform:ops' })).outcome, 'running');
+  // The adopting run replays; RECORD_ADOPTION_HISTORY=<name> keeps it as a fixture for test/unit/replay.test.ts.
+  const adopted = await workflow.fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, adopted);
+  recordHistoryFixture('RECORD_ADOPTION_HISTORY', adopted);
 });
