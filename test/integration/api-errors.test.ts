@@ -1,7 +1,7 @@
 // Every error the API answers, with its status, code and (for bad input) the path of each bad
 // field; a property test that no malformed body gets a 5xx; and 503 when Temporal or PostgreSQL
-// cannot be reached; 409 for an instance whose workflow ended outside claimflow, and its resumption. Against the real
-// stack (see api.test.ts).
+// cannot be reached; 409 for an instance whose workflow ended outside claimflow, and how the
+// platform team resumes it. Against the real stack (see api.test.ts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -394,9 +394,9 @@ test('an instance whose workflow ended outside claimflow is 409 instance_not_run
   const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
   assert.equal(resized.status, 202, JSON.stringify(resized.body));
   assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
-  const after = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
-  assert.equal(after.size, 'medium');
-  assert.deepEqual(after.backupPolicy, spec.backup);
+  const view = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+  assert.equal(view.size, 'medium');
+  assert.deepEqual(view.backupPolicy, spec.backup);
 });
 
 /** `npm run instance:resume` as README runs it, against this harness's stack and task queue; its output. */
