@@ -1,9 +1,10 @@
 import {
-  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateStage,
+  WorkflowClient, WorkflowExecutionAlreadyStartedError, WorkflowUpdateStage,
   type Client, type WorkflowClientInterceptor, type WorkflowExecutionStatusName,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { configureFleet, fleetStatus, type FleetTarget } from '../clients/fleet.js';
+import { describeIfKept } from '../clients/workflow-runs.js';
 import { workflowIdFor, type CommandEnvelope, type InstanceState, type MaintenanceRequest } from '../domain/index.js';
 import {
   INSTANCE_WORKFLOW_TYPE, commandUpdates, initialInstanceSearchAttributes, maintenanceUpdate, stateQuery,
@@ -126,13 +127,8 @@ export class InstanceCommands {
   /** The instance's latest workflow run; null once Temporal has none (never started, or past the namespace's retention). */
   async latestRun(tenant: string, name: string): Promise<WorkflowRun | null> {
     const handle = this.workflows.getHandle(workflowIdFor(tenant, name));
-    try {
-      const { status, closeTime } = await this.workflows.withDeadline(this.deadline(), () => handle.describe());
-      return { status: status.name, ...(closeTime ? { closedAt: closeTime } : {}) };
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
-      throw error;
-    }
+    const run = await this.workflows.withDeadline(this.deadline(), () => describeIfKept(handle));
+    return run ? { status: run.status.name, ...(run.closeTime ? { closedAt: run.closeTime } : {}) } : null;
   }
 
   /** The workflow's own view of the instance (used only where the read model may lag). */

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
 import { reduceAll } from '../domain/index.js';
 import { INSTANCE_WORKFLOW_TYPE, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
+import { describeIfKept } from './workflow-runs.js';
 
 // Gives an instance whose workflow was ended outside claimflow (terminated or cancelled by hand)
 // a workflow again, for the platform team's script (npm run instance:resume). While Temporal
@@ -42,7 +43,7 @@ export async function resumeInstance(target: ResumeTarget, request: ResumeReques
   const { tenant, name } = request;
   const log = await liveInstanceLog(target.pool, tenant, name);
   if (!log) throw new ResumeRefused(`the read model has no instance ${tenant}/${name} that is not deleted`);
-  const latest = await describeLatest(target.client, log.workflowId);
+  const latest = await describeIfKept(target.client.workflow.getHandle(log.workflowId));
   // Temporal answers for a workflow id with its newest run only: once that run's history is gone,
   // an older run it may still keep is not reset (it would replay to a state behind the read model's).
   if (!latest) return adopt(target, request, log);
@@ -58,15 +59,6 @@ export async function resumeInstance(target: ResumeTarget, request: ResumeReques
       throw new ResumeRefused(`the workflow of ${tenant}/${name} completed (${latest.status.name}) but the read model still shows it live: run npm run readmodel:rebuild`);
     default:
       return reset(target.client, request, latest);
-  }
-}
-
-async function describeLatest(client: Client, workflowId: string): Promise<WorkflowExecutionDescription | null> {
-  try {
-    return await client.workflow.getHandle(workflowId).describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
   }
 }
 

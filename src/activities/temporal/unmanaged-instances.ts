@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import pLimit from 'p-limit';
+import { describeIfKept } from '../../clients/workflow-runs.js';
 import type { UnmanagedInstance } from '../../workflows/messages.js';
 import type { InstanceKey } from '../readmodel/keeper-queries.js';
 import { runningInstancesAnywhereQuery } from './visibility.js';
@@ -31,15 +32,11 @@ async function runningWorkflowIds(client: Client): Promise<Set<string>> {
  */
 async function endedHere(client: Client, instance: InstanceKey, instanceTaskQueue: string): Promise<UnmanagedInstance | null> {
   const name = `${instance.tenant}/${instance.name}`;
-  try {
-    const { status, taskQueue, closeTime } = await client.workflow.getHandle(instance.workflowId).describe();
-    if (status.name === 'RUNNING' || taskQueue !== instanceTaskQueue) return null;
-    return { instance: name, status: status.name, ...(closeTime ? { closedAt: closeTime.toISOString() } : {}) };
-  } catch (error) {
-    // Past the namespace's retention no deployment can tell whose it was: each keeper reports it.
-    if (error instanceof WorkflowNotFoundError) return { instance: name, status: 'GONE' };
-    throw error;
-  }
+  const run = await describeIfKept(client.workflow.getHandle(instance.workflowId));
+  // Past the namespace's retention no deployment can tell whose it was: each keeper reports it.
+  if (!run) return { instance: name, status: 'GONE' };
+  if (run.status.name === 'RUNNING' || run.taskQueue !== instanceTaskQueue) return null;
+  return { instance: name, status: run.status.name, ...(run.closeTime ? { closedAt: run.closeTime.toISOString() } : {}) };
 }
 
 /** The live instances (read model) of this deployment whose workflow ended outside claimflow: how many, and the first 20. */
