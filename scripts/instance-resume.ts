@@ -28,7 +28,8 @@ const describe = (outcome: ResumeOutcome): string => {
       return `${instance}: the ${outcome.endedStatus.toLowerCase()} run ${outcome.endedRunId} was reset to its last workflow task; run ${outcome.runId} carries on from its history`;
     case 'adopted':
       return `${instance}: Temporal had no history of its workflow; run ${outcome.runId} took it over from the read model's ${outcome.events} events` +
-        (outcome.abandonedOperation ? ` (${outcome.abandonedOperation.type} ${outcome.abandonedOperation.id} recorded as abandoned)` : '');
+        (outcome.abandonedOperation ? ` (${outcome.abandonedOperation.type} ${outcome.abandonedOperation.id} recorded as abandoned)` : '') +
+        (outcome.resumedOperation ? ` (${outcome.resumedOperation.type} ${outcome.resumedOperation.id} goes on: it asks the cluster again)` : '');
   }
 };
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
-import { reduceAll } from '../domain/index.js';
+import { operationToResume, reduceAll } from '../domain/index.js';
 import { INSTANCE_WORKFLOW_TYPE, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
 import { describeIfKept } from './workflow-runs.js';
@@ -34,7 +34,9 @@ export interface ResumeRequest {
 export type ResumeOutcome =
   | { outcome: 'running'; runId: string }
   | { outcome: 'reset'; endedStatus: string; endedRunId: string; runId: string }
-  | { outcome: 'adopted'; runId: string; events: number; abandonedOperation?: { id: string; type: string } };
+  | { outcome: 'adopted'; runId: string; events: number; abandonedOperation?: OperationRef; resumedOperation?: OperationRef };
+
+type OperationRef = { id: string; type: string };
 
 /** A resume that would do harm or cannot be done; the message says why. */
 export class ResumeRefused extends Error {}
@@ -105,12 +107,14 @@ async function adopt(target: ResumeTarget, request: ResumeRequest, log: Instance
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
     });
+    // The workflow makes the same choice from the same state (InstanceAdopted says which it made).
     const running = state.runningOperation;
+    const operation = running && { id: running.id, type: running.type };
     return {
       outcome: 'adopted',
       runId: handle.firstExecutionRunId,
       events: log.events.length,
-      ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}),
+      ...(operation ? (operationToResume(state) ? { resumedOperation: operation } : { abandonedOperation: operation }) : {}),
     };
   } catch (error) {
     // Another resume got there first.

@@ -12,6 +12,9 @@ const UPGRADE_OPERATION: Record<UpgradeKind, OperationType> = {
 const UPGRADES: OperationType[] = ['minor-upgrade', 'major-upgrade', 'security-upgrade'];
 type Outcome = 'succeeded' | 'failed';
 type Failure = { reason: string; message: string };
+// A deprovisioning's steps once no final backup stands before the claim's deletion (operationToResume).
+const DELETING_THE_CLAIM = 'deleting the claim';
+const CLAIM_DELETED = 'claim deleted';
 
 export class EventOrderError extends Error {}
 
@@ -152,9 +155,9 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
     case 'MaintenanceSkipped':
       return withMaintenance(state, { status: 'skipped', finishedAt: event.at, outcome: event.data.cause });
     case 'DeprovisionRequested':
-      return start({ ...state, phase: 'deprovisioning' }, event, 'deprovision', event.data.finalBackup ? 'taking the final backup' : 'deleting the claim');
+      return start({ ...state, phase: 'deprovisioning' }, event, 'deprovision', event.data.finalBackup ? 'taking the final backup' : DELETING_THE_CLAIM);
     case 'ClaimDeleted':
-      return withStep(state, 'claim deleted');
+      return withStep(state, CLAIM_DELETED);
     case 'InstanceDeleted':
       return finish({ ...state, phase: 'deleted', connection: null }, event, ['deprovision'], 'succeeded');
     case 'InstanceAdopted':
@@ -165,12 +168,15 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
 /**
  * What the workflow before an adoption had begun and nobody saw end: its operation failed, a
  * provisioning with it (the instance may be deprovisioned), its maintenance run and backups with
- * no outcome. The cluster may well have finished them; the new workflow does not guess.
+ * no outcome. The cluster may well have finished them; the new workflow does not guess. The one
+ * exception is an operation the new workflow goes on with (`resumedOperation`, see
+ * operationToResume): it stays running, and the cluster's answer ends it.
  */
 function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdopted'>): InstanceState {
   const error = { reason: 'Abandoned', message: 'the workflow running it ended outside claimflow; its outcome on the cluster is unknown' };
   const running = state.runningOperation;
-  const afterOperation: InstanceState = running
+  const resumed = running !== null && event.data.resumedOperation?.id === running.id;
+  const afterOperation: InstanceState = running && !resumed
     ? {
         ...state,
         phase: state.phase === 'provisioning' ? 'failed' : state.phase === 'deprovisioning' ? 'ready' : state.phase,
@@ -188,6 +194,25 @@ function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdo
   return anyBackupRunning
     ? { ...afterMaintenance, backups: state.backups.map((backup) => (backup.status === 'running' ? { ...backup, status: 'failed', error: error.message } : backup)) }
     : afterMaintenance;
+}
+
+/**
+ * The operation a workflow taking an instance over goes on with rather than abandon: one whose
+ * remaining steps ask the cluster for an end state whatever the old workflow did, so that doing
+ * them again is safe. A provisioning applies its claim again (an apply of the same spec changes
+ * nothing) and waits for Ready; a deprovisioning past its final backup deletes the claim again
+ * and waits for it to be gone. Anything else (an SGDbOps or SGBackup the old workflow had made
+ * and no one watched, a final backup not yet taken) is abandoned.
+ */
+export function operationToResume(state: InstanceState): RunningOperation | null {
+  const running = state.runningOperation;
+  if (!running) return null;
+  if (running.type === 'provision') return running;
+  if (running.type !== 'deprovision') return null;
+  const ownBackups = state.backups.filter((backup) => backup.requestId === running.id);
+  if (ownBackups.some((backup) => backup.status === 'running')) return null;
+  const finalBackupTaken = ownBackups.some((backup) => backup.status === 'completed');
+  return finalBackupTaken || running.step === DELETING_THE_CLAIM || running.step === CLAIM_DELETED ? running : null;
 }
 
 /** Starts an operation; an event of the operation already running (same request) only moves its step. */

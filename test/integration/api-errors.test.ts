@@ -16,7 +16,7 @@ import { resumeInstance } from '../../src/clients/resume-instance.js';
 import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
 import { backupScheduleId, stateQuery } from '../../src/workflows/messages.js';
 import {
-  FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness,
+  FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, holdClaim, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
@@ -433,12 +433,7 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   await eventually('the backup to run', async () => ((await backupsNow()).some((b) => b.status === 'running') ? true : undefined));
 
   // Ended by hand again, and that run's history deleted (as retention would), the backup Schedule with it.
-  const { runId } = await workflow.describe();
-  await workflow.terminate('ended by hand');
-  await h.client.workflowService.deleteWorkflowExecution({ namespace: h.client.options.namespace, workflowExecution: { workflowId: workflow.workflowId, runId } });
-  const newest = h.client.workflow.getHandle(workflow.workflowId, runId);
-  // The server deletes a history in a task of its own: seconds here, once about fifty.
-  await eventually('the history to be deleted', async () => ((await newest.describe().then(() => false, () => true)) ? true : undefined), 180_000);
+  await terminateAndForget(workflow);
   await h.client.schedule.getHandle(backupScheduleId(tenant, name)).delete();
   expectError(await call('POST', `/v1/instances/${name}/restart`), 409, 'instance_not_running');
 
@@ -469,3 +464,66 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, adopted);
   recordHistoryFixture('RECORD_ADOPTION_HISTORY', adopted);
 });
+
+test('a provisioning and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
+  const { tenant, token } = await h.tenant('regone');
+  const call = apiClient(h.app, token);
+  const name = uniqueName('db');
+  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } } as const;
+  const target = { client: h.client, pool: h.pool, taskQueue: h.taskQueue, lifecycleSettings: FAST_SETTINGS };
+  const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
+  const eventTypes = async () => (await call<{ items: { type: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items.map((event) => event.type);
+
+  // A cluster that takes its time: the workflow is waiting for the claim's Ready when it is ended.
+  await precreateClaim(tenant, spec, { 'sim.claimflow.io/ready-delay-ms': '600000' });
+  const created = await call<CreatedBody>('POST', '/v1/instances', { body: spec });
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  const provisioning = created.body.operation.id;
+  await eventually('the claim applied', async () => ((await eventTypes()).at(-1) === 'ClaimApplied' ? true : undefined));
+  await terminateAndForget(workflow);
+
+  const adopted = await resumeInstance(target, { tenant, name, reason: 'provisioning ended by mistake', actor: 'platform:ops' });
+  assert.deepEqual(adopted.outcome === 'adopted' && [adopted.resumedOperation, adopted.abandonedOperation], [{ id: provisioning, type: 'provision' }, undefined]);
+  await eventually('the provisioning to go on', async () => ((await eventTypes()).slice(-2).join() === 'InstanceAdopted,ClaimApplied' ? true : undefined));
+  assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'provisioning');
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/ready-delay-ms': null });
+  assert.equal((await settled(call, name, provisioning)).status, 'succeeded');
+  const ready = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+  assert.deepEqual([ready.phase, ready.backupPolicy], ['ready', spec.backup]);
+  await h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe();
+  assert.deepEqual((await eventTypes()).slice(-4), ['ClaimApplied', 'InstanceAdopted', 'ClaimApplied', 'InstanceReady']);
+
+  // Deleted with its final backup, then held past it: the claim is going when the workflow is ended.
+  await holdClaim(tenant, name, true);
+  const deletion = await call<Accepted>('DELETE', `/v1/instances/${name}`);
+  assert.equal(deletion.status, 202, JSON.stringify(deletion.body));
+  const deprovisioning = deletion.body.operation.id;
+  await eventually('the claim to be deleting', async () => ((await kube.get('postgresqlinstances', tenantNamespace(tenant), name))?.metadata?.deletionTimestamp ? true : undefined));
+  const backups = (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
+  assert.deepEqual(backups.map((backup) => [backup.purpose, backup.status]), [['final', 'completed']]);
+  await terminateAndForget(workflow);
+
+  const again = await resumeInstance(target, { tenant, name, reason: 'deprovisioning ended by mistake', actor: 'platform:ops' });
+  assert.deepEqual(again.outcome === 'adopted' && again.resumedOperation, { id: deprovisioning, type: 'deprovision' });
+  await holdClaim(tenant, name, false);
+  assert.equal((await settled(call, name, deprovisioning)).status, 'succeeded');
+  assert.equal(await kube.get('postgresqlinstances', tenantNamespace(tenant), name), undefined);
+  assert.equal((await workflow.describe()).status.name, 'COMPLETED');
+  await assert.rejects(h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
+  assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'deleted');
+  assert.deepEqual((await eventTypes()).slice(-4), ['FinalBackupTaken', 'InstanceAdopted', 'ClaimDeleted', 'InstanceDeleted']);
+  // The run that went on replays; RECORD_RESUMED_ADOPTION_HISTORY=<name> keeps it as a fixture.
+  const resumedRun = await workflow.fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, resumedRun);
+  recordHistoryFixture('RECORD_RESUMED_ADOPTION_HISTORY', resumedRun);
+});
+
+/** Ends a workflow's newest run by hand and deletes its history, as Temporal's retention would. */
+async function terminateAndForget(workflow: ReturnType<ApiHarness['client']['workflow']['getHandle']>): Promise<void> {
+  const { runId } = await workflow.describe();
+  await workflow.terminate('ended by hand');
+  await h.client.workflowService.deleteWorkflowExecution({ namespace: h.client.options.namespace, workflowExecution: { workflowId: workflow.workflowId, runId } });
+  const newest = h.client.workflow.getHandle(workflow.workflowId, runId);
+  // The server deletes a history in a task of its own: seconds here, once about fifty.
+  await eventually('the history to be deleted', async () => ((await newest.describe().then(() => false, () => true)) ? true : undefined), 180_000);
+}

@@ -13,7 +13,7 @@ const GROUPS: Record<Resource, [string, string]> = {
 };
 
 export interface Obj {
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec: Record<string, any>;
   status?: Record<string, any>;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { EventOrderError, reduce, reduceAll, type InstanceEvent } from '../../src/domain/index.js';
-import { story } from './support/stories.js';
+import { EventOrderError, operationToResume, reduce, reduceAll, type InstanceEvent } from '../../src/domain/index.js';
+import { story, storySpec } from './support/stories.js';
 
 const final = (events: InstanceEvent[]) => reduceAll(events)!;
 
@@ -80,7 +80,7 @@ describe('reducer', () => {
   test('a failed upgrade keeps the old version and a ready instance', () => {
     const state = reduceAll(
       [
-        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: { name: 'db', engine: 'postgres', version: '15.10', size: 'small', instances: 1, autoMinorUpgrades: false, deletionProtection: false, maintenanceWindow: { dayOfWeek: 'monday', timeOfDay: '01:00', durationMinutes: 60 } } } },
+        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: storySpec } },
         { type: 'InstanceReady', requestId: 'r0', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'd', user: 'u', secretName: 's' } } },
         { type: 'UpgradeRequested', requestId: 'r1', data: { kind: 'major', fromVersion: '15.10', toVersion: '16.9' } },
         { type: 'UpgradeFailed', requestId: 'r1', data: { kind: 'major', stackgresReason: 'OperationFailed', message: 'pg_upgrade check failed' } },
@@ -96,7 +96,7 @@ describe('reducer', () => {
       ({ backupName: name, purpose, sizeBytes: 1, compressedBytes: 1, postgresVersion: '15.10', completedAt: '2026-01-01T00:00:00Z' }) as const;
     const state = reduceAll(
       [
-        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: { name: 'db', engine: 'postgres', version: '15.10', size: 'small', instances: 1, autoMinorUpgrades: false, deletionProtection: false, maintenanceWindow: { dayOfWeek: 'monday', timeOfDay: '01:00', durationMinutes: 60 } } } },
+        { type: 'InstanceRequested', requestId: 'r0', data: { instanceId: 'i', tenant: 't', spec: storySpec } },
         { type: 'InstanceReady', requestId: 'r0', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'd', user: 'u', secretName: 's' } } },
         { type: 'BackupRequested', requestId: 'r1', data: { backupName: 'b1', purpose: 'on-demand' } },
         { type: 'BackupCompleted', requestId: 'r1', data: completed('b1', 'on-demand') },
@@ -118,26 +118,54 @@ describe('reducer', () => {
     assert.deepEqual([deleted.lastOperation?.id, deleted.lastOperation?.type, deleted.lastOperation?.status], ['r4', 'delete-backup', 'succeeded']);
   });
 
-  test('an adoption, wherever the workflow before it stopped, leaves nothing half-done: what ran is failed as abandoned', () => {
+  test('an adoption, wherever the workflow before it stopped, leaves nothing half-done: what ran is failed as abandoned or goes on', () => {
     fc.assert(
       fc.property(story, fc.nat(), (events, cut) => {
         const stoppedAt = reduceAll(events.slice(0, 1 + (cut % events.length)))!;
         if (stoppedAt.phase === 'deleted') return;
         const running = stoppedAt.runningOperation;
+        const resumed = operationToResume(stoppedAt);
+        const operation = running && { id: running.id, type: running.type };
         const adopted = reduce(stoppedAt, {
           type: 'InstanceAdopted', requestId: 'adoption', actor: 'platform:ops', seq: stoppedAt.lastSeq + 1, at: '2027-01-01T00:00:00.000Z', reason: 'history gone',
-          data: { message: 'm', ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}) },
+          data: { message: 'm', ...(operation ? (resumed ? { resumedOperation: operation } : { abandonedOperation: operation }) : {}) },
         });
+        assert.ok(adopted.backups.every((backup) => backup.status !== 'running'));
+        if (resumed) {
+          // Only what asks the cluster for an end state again goes on, exactly as it stood.
+          assert.ok(['provision', 'deprovision'].includes(resumed.type), resumed.type);
+          assert.deepEqual([adopted.runningOperation, adopted.phase, adopted.lastOperation], [running, stoppedAt.phase, stoppedAt.lastOperation]);
+          return;
+        }
         assert.equal(adopted.runningOperation, null);
         assert.ok(!['provisioning', 'deprovisioning'].includes(adopted.phase), adopted.phase);
-        assert.ok(adopted.backups.every((backup) => backup.status !== 'running'));
         if (running) {
           assert.deepEqual([adopted.lastOperation?.id, adopted.lastOperation?.status, adopted.lastOperation?.error?.reason], [running.id, 'failed', 'Abandoned']);
-          if (stoppedAt.phase === 'provisioning') assert.equal(adopted.phase, 'failed');
         } else {
           assert.deepEqual({ ...adopted, lastSeq: stoppedAt.lastSeq, updatedAt: stoppedAt.updatedAt }, stoppedAt);
         }
       }),
     );
+  });
+
+  test('an adoption goes on with a provisioning, and with a deprovisioning only once no final backup stands before the claim\'s deletion', () => {
+    const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
+    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: null } };
+    const stateAfter = (...events: object[]) =>
+      reduceAll(events.map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
+    const resumedType = (...events: object[]) => operationToResume(stateAfter(...events))?.type ?? null;
+    const deprovision = (finalBackup: boolean) => ({ type: 'DeprovisionRequested', requestId: 'bye', data: { finalBackup } });
+    const finalBackup = { type: 'BackupRequested', requestId: 'bye', data: { backupName: 'b-final', purpose: 'final' } };
+    const finalTaken = { type: 'FinalBackupTaken', requestId: 'bye', data: { backupName: 'b-final', sizeBytes: 1, compressedBytes: 1, postgresVersion: '15.10', completedAt: '2026-01-01T00:00:09Z' } };
+
+    assert.equal(resumedType(requested), 'provision');
+    assert.equal(resumedType(requested, { type: 'ClaimApplied', requestId: 'create', data: { namespace: 'n', claimName: 'c', size: 'small', version: '15.10' } }), 'provision');
+    assert.equal(resumedType(requested, ready), null);
+    assert.equal(resumedType(requested, ready, deprovision(false)), 'deprovision');
+    assert.equal(resumedType(requested, ready, deprovision(false), { type: 'ClaimDeleted', requestId: 'bye', data: { claimName: 'c' } }), 'deprovision');
+    assert.equal(resumedType(requested, ready, deprovision(true)), null, 'the final backup was not begun');
+    assert.equal(resumedType(requested, ready, deprovision(true), finalBackup), null, 'the final backup has no outcome');
+    assert.equal(resumedType(requested, ready, deprovision(true), finalBackup, finalTaken), 'deprovision');
+    assert.equal(resumedType(requested, ready, { type: 'RestartRequested', requestId: 'r', data: {} }), null);
   });
 });

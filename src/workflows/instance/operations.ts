@@ -286,7 +286,7 @@ export class Operations {
     }
   }
 
-  /** Returns true when the instance is gone and the workflow may complete. */
+  /** Deletes the instance: its final backup if asked for, then its claim, then its Schedules. */
   async deprovision(envelope: Actor & { command: CommandOf<'deprovision'> }): Promise<void> {
     const { finalBackup } = envelope.command;
     this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
@@ -295,6 +295,11 @@ export class Operations {
       const backup = await this.takeBackup(envelope, 'final');
       if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
     }
+    await this.deleteClaimAndSchedules(envelope);
+  }
+
+  /** A deprovisioning's steps past its final backup; a workflow that took the instance over goes on from here. */
+  async deleteClaimAndSchedules(actor: Actor): Promise<void> {
     // Older runs projected everything before this point already: nothing is left to send.
     await this.entity.projectAhead();
     const { namespace, instanceName } = instanceRef(this.state);
@@ -303,13 +308,13 @@ export class Operations {
       { summary: `wait for claim ${instanceName} to be gone` },
       [{ namespace, name: instanceName, deadline: this.deadline(this.settings.deleteTimeoutMs) }],
     );
-    if (!gone) return this.fail(envelope, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
-    this.entity.record({ type: 'ClaimDeleted', ...this.by(envelope), data: { claimName: instanceName } });
+    if (!gone) return this.fail(actor, 'deprovision', 'ClaimNotDeleted', `claim ${instanceName} was still present after the delete timeout`);
+    this.entity.record({ type: 'ClaimDeleted', ...this.by(actor), data: { claimName: instanceName } });
     if (instancePatched(SCHEDULES_PATCH)) {
       await this.entity.projectAhead();
       await this.deleteSchedules();
     }
-    this.entity.record({ type: 'InstanceDeleted', ...this.by(envelope), data: {} });
+    this.entity.record({ type: 'InstanceDeleted', ...this.by(actor), data: {} });
     await this.entity.flush();
   }
 

@@ -1,7 +1,7 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  decide, refuseMaintenance, refuseScheduledWork,
-  type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type ScheduledBackupRequest,
+  decide, operationToResume, refuseMaintenance, refuseScheduledWork,
+  type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type RunningOperation, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import {
   commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
@@ -14,6 +14,10 @@ import { Operations } from './operations.js';
 import { resolveSettings } from './settings.js';
 import { instancePatched } from './patches.js';
 import { domainSchemas } from '../shared-modules.js';
+
+// Adopting runs recorded before an operation could be resumed abandoned every one. Asked by
+// adopting runs only, so that no other run records a marker (see patchGenerations).
+const RESUME_AFTER_ADOPTION_PATCH = 'resume-after-adoption';
 
 /**
  * One database instance, from request to deletion. Its history is the instance's event log;
@@ -35,9 +39,11 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       requestId: input.requestId,
       data: { instanceId: input.instanceId, tenant: input.tenant, spec: input.spec },
     });
-  } else if (input.adoption) {
+  }
+  const resumed = input.adoption && patched(RESUME_AFTER_ADOPTION_PATCH) ? operationToResume(entity.known) : null;
+  if (input.adoption) {
     entity.markSeen(input.requestId);
-    entity.record(adoptedEvent(input, entity.known));
+    entity.record(adoptedEvent(input, entity.known, resumed));
   }
 
   setHandler(stateQuery, () => entity.state);
@@ -133,10 +139,14 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   });
 
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
-  // The Schedules may have gone with the workflow before; they are made again from the spec.
   if (input.adoption) {
     await entity.flush();
-    if (entity.known.phase === 'ready') await operations.restoreSchedules();
+    // The old workflow's operation goes on under its own request; its actor stays the one who asked.
+    const asBefore = resumed && { requestId: resumed.id, actor: resumed.actor };
+    if (asBefore && resumed.type === 'provision') await operations.provision(asBefore);
+    else if (asBefore && resumed.type === 'deprovision') await operations.deleteClaimAndSchedules(asBefore);
+    // The Schedules may have gone with the workflow before; they are made again from the spec.
+    else if (entity.known.phase === 'ready') await operations.restoreSchedules();
   }
 
   const historyIsLong = () =>
@@ -152,17 +162,20 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   await continueAsNew<typeof instanceWorkflow>({ ...next, carried: { state: entity.known, seenRequestIds: entity.seenRequestIds } });
 }
 
-function adoptedEvent(input: InstanceWorkflowInput, state: InstanceState): NewEvent {
+function adoptedEvent(input: InstanceWorkflowInput, state: InstanceState, resumed: RunningOperation | null): NewEvent {
   const running = state.runningOperation;
+  const operation = running && { id: running.id, type: running.type };
+  const fate = !running ? '' : resumed
+    ? `; ${running.type} ${running.id}, which that workflow was running, goes on: its remaining steps ask the cluster again`
+    : `; ${running.type} ${running.id}, which that workflow was running, is recorded as abandoned`;
   return {
     type: 'InstanceAdopted',
     actor: input.actor,
     requestId: input.requestId,
     reason: input.adoption!.reason,
     data: {
-      message: `claimflow manages ${state.name} again from its log in the read model (${state.lastSeq} events): Temporal had no history of its workflow` +
-        (running ? `; ${running.type} ${running.id}, which that workflow was running, is recorded as abandoned` : ''),
-      ...(running ? { abandonedOperation: { id: running.id, type: running.type } } : {}),
+      message: `claimflow manages ${state.name} again from its log in the read model (${state.lastSeq} events): Temporal had no history of its workflow${fate}`,
+      ...(operation ? (resumed ? { resumedOperation: operation } : { abandonedOperation: operation }) : {}),
     },
   };
 }

@@ -4,7 +4,7 @@ import { defaultMaintenanceWindow, type InstanceEvent, type NewEvent, type Resol
 // Generates plausible instance histories: provisioning, then operations that each succeed or
 // fail, as the workflow would record them. Used by the reducer's property tests.
 
-const spec: ResolvedSpec = {
+export const storySpec: ResolvedSpec = {
   name: 'orders', engine: 'postgres', version: '15.10', size: 'small', instances: 1, autoMinorUpgrades: false,
   deletionProtection: false, maintenanceWindow: defaultMaintenanceWindow('acme', 'orders'),
 };
@@ -18,12 +18,12 @@ const step = fc.record({
 function expand(steps: Step[], provisionOk: boolean, deprovision: boolean): NewEvent[] {
   const events: NewEvent[] = [];
   let op = 0;
-  let version = spec.version;
+  let version = storySpec.version;
   const backups: string[] = [];
   const sizes = ['small', 'medium', 'large'] as const;
   const push = (event: Omit<NewEvent, 'actor' | 'requestId'> & { data: unknown }, requestId: string) =>
     events.push({ actor: 'tester', requestId, ...event } as NewEvent);
-  push({ type: 'InstanceRequested', data: { instanceId: 'abcd1234', tenant: 'acme', spec } }, 'req-0');
+  push({ type: 'InstanceRequested', data: { instanceId: 'abcd1234', tenant: 'acme', spec: storySpec } }, 'req-0');
   push({ type: 'ClaimApplied', data: { namespace: 'tenant-acme', claimName: 'orders', size: 'small', version } }, 'req-0');
   if (!provisionOk) {
     push({ type: 'ProvisioningFailed', data: { conditionReason: 'ReconcileError', message: 'boom' } }, 'req-0');
