@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowExecuti
 import type { Pool } from 'pg';
 import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
 import { operationToResume, reduceAll } from '../domain/index.js';
-import { INSTANCE_WORKFLOW_TYPE, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
+import { INSTANCE_WORKFLOW_TYPE, SEEN_REQUEST_IDS_KEPT, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
 import { describeIfKept } from './workflow-runs.js';
 
@@ -93,7 +93,8 @@ async function adopt(target: ResumeTarget, request: ResumeRequest, log: Instance
     spec: state.spec,
     requestId: randomUUID(),
     actor: request.actor,
-    carried: { state, seenRequestIds: [] },
+    // Every request the log holds was handled: a client retrying one gets its first answer, not a second run.
+    carried: { state, seenRequestIds: [...new Set(log.events.map((event) => event.requestId))].slice(-SEEN_REQUEST_IDS_KEPT) },
     adoption: { reason: request.reason },
     ...(target.lifecycleSettings ? { settings: target.lifecycleSettings } : {}),
   };

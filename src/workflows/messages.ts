@@ -45,9 +45,12 @@ export interface LifecycleSettings {
 
 export interface CarriedState {
   state: InstanceState;
-  /** Request ids already handled, so a retried command stays a no-op across runs. */
+  /** Request ids already handled, so a retried command stays a no-op across runs (the newest SEEN_REQUEST_IDS_KEPT). */
   seenRequestIds: string[];
 }
+
+/** How many handled request ids an instance keeps (and carries) to answer retries. */
+export const SEEN_REQUEST_IDS_KEPT = 1000;
 
 export interface InstanceWorkflowInput {
   tenant: string;

@@ -14,7 +14,7 @@ import { buildApp } from '../../src/api/app.js';
 import type { Backup, CreatedBody, InstanceView, OperationRef } from '../../src/api/schemas.js';
 import { resumeInstance } from '../../src/clients/resume-instance.js';
 import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
-import { backupScheduleId, stateQuery } from '../../src/workflows/messages.js';
+import { backupScheduleId, commandUpdates, stateQuery } from '../../src/workflows/messages.js';
 import {
   FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, holdClaim, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
@@ -449,6 +449,9 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   const events = (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
   assert.deepEqual(events.at(-1) && [events.at(-1)!.type, events.at(-1)!.actor, events.at(-1)!.reason], ['InstanceAdopted', 'platform:ops', 'terminated by mistake a long time ago']);
   await eventually('the backup Schedule to be made again', () => h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
+  // A client retrying the abandoned request gets the first answer: the log's requests count as handled.
+  const retried = await workflow.executeUpdate(commandUpdates.backup, { args: [{ requestId: operationId, actor: `${tenant}:retry`, command: { kind: 'backup' } }] });
+  assert.deepEqual(retried, { operationId, duplicate: true });
 
   // It takes commands again, and its spec is what it was.
   await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });

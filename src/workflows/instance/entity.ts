@@ -2,11 +2,10 @@ import { ParentClosePolicy, startChild, upsertSearchAttributes, workflowInfo } f
 import { Mutex } from 'async-mutex';
 import { reduce, topicOf, type InstanceEvent, type InstanceState, type NewEvent } from '../../domain/logic.js';
 import { notificationWorkflow } from '../notifications/workflow.js';
-import { PHASE_ATTRIBUTE } from '../messages.js';
+import { PHASE_ATTRIBUTE, SEEN_REQUEST_IDS_KEPT } from '../messages.js';
 import { runsLocalSteps, type Proxies } from './activities.js';
 import { instancePatched } from './patches.js';
 
-const SEEN_REQUEST_IDS_KEPT = 1000;
 // Runs recorded before it waited for each projection before taking the next step on the cluster.
 const PROJECTION_ALONGSIDE_PATCH = 'projection-alongside-cluster-work';
 // Runs recorded before it projected after each step as well, even with no wait before the next.
