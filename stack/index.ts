@@ -8,7 +8,7 @@
 //   (kube branch) -> simulator
 import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { apiUrl, databaseUrl, etcdUrl, paths, temporalAddress, type StackConfig } from './config.js';
+import { apiUrl, databaseUrl, etcdUrl, paths, temporalAddress, type PostgresConfig, type StackConfig } from './config.js';
 import { applyCrds } from './crds.js';
 import { etcdComponent } from './etcd.js';
 import { apiserverComponent } from './kube-apiserver.js';
@@ -141,21 +141,28 @@ export async function startStack(config: StackConfig, opts: StartOptions = {}): 
     processRow('API', apiSvc, apiUrl(config), 'api'),
   ];
   const started = [k.etcd, k.apiserver, t, sim, wrk, apiSvc].some((e) => e?.state === 'started') || pgr.created;
-  const leftBehind = temporalIsNew && !pgr.created ? await liveInstanceCount(config.postgres) : 0;
-  return { rows, env: serviceEnv(config), unchanged: !started, warnings: leftBehind > 0 ? [earlierStackWarning(config, leftBehind)] : [] };
+  const warnings = await earlierStackWarnings(config.postgres, { temporalIsNew, databaseCreated: pgr.created });
+  return { rows, env: serviceEnv(config), unchanged: !started, warnings };
 }
 
 /**
  * The read model lives in the machine's PostgreSQL, not in `.local`: an earlier stack's instances
  * (its `.local` removed, or another checkout's) would show as live beside a new Temporal that has
- * no workflow for them, and the API refuses their names (instance_not_running).
+ * no workflow for them, and the API refuses their names (instance_not_running). Asked only when
+ * this `up` made a new Temporal store beside a database it did not create.
  */
-function earlierStackWarning(config: StackConfig, count: number): string {
-  const { host, user, database } = config.postgres;
-  return (
+export async function earlierStackWarnings(
+  postgres: PostgresConfig,
+  start: { temporalIsNew: boolean; databaseCreated: boolean },
+): Promise<string[]> {
+  if (!start.temporalIsNew || start.databaseCreated) return [];
+  const count = await liveInstanceCount(postgres);
+  if (count === 0) return [];
+  const { host, user, database } = postgres;
+  return [
     `The read model (database ${database}) holds ${count} instance${count === 1 ? '' : 's'} of an earlier stack, which this new ` +
-    `Temporal has no history of. To start clean: npm run down; psql -h ${host} -U ${user} -c 'DROP DATABASE ${database} WITH (FORCE)'; npm run up`
-  );
+      `Temporal has no history of. To start clean: npm run down; psql -h ${host} -U ${user} -c 'DROP DATABASE ${database} WITH (FORCE)'; npm run up`,
+  ];
 }
 
 export interface StopResult {

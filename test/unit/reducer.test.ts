@@ -150,7 +150,7 @@ describe('reducer', () => {
 
   test('an adoption goes on with a provisioning, and with a deprovisioning only once no final backup stands before the claim\'s deletion', () => {
     const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
-    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: null } };
+    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
     const stateAfter = (...events: object[]) =>
       reduceAll(events.map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
     const resumedType = (...events: object[]) => operationToResume(stateAfter(...events))?.type ?? null;
