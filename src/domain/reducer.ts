@@ -190,9 +190,9 @@ function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdo
   const afterMaintenance = unfinishedMaintenance
     ? withMaintenance(afterOperation, { status: 'failed', finishedAt: event.at, outcome: error.message })
     : afterOperation;
-  const anyBackupRunning = state.backups.some((backup) => backup.status === 'running');
-  return anyBackupRunning
-    ? { ...afterMaintenance, backups: state.backups.map((backup) => (backup.status === 'running' ? { ...backup, status: 'failed', error: error.message } : backup)) }
+  const abandoned = (backup: BackupRecord) => backup.status === 'running' && !(resumed && backup.requestId === running.id);
+  return state.backups.some(abandoned)
+    ? { ...afterMaintenance, backups: state.backups.map((backup) => (abandoned(backup) ? { ...backup, status: 'failed', error: error.message } : backup)) }
     : afterMaintenance;
 }
 
@@ -200,19 +200,28 @@ function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdo
  * The operation a workflow taking an instance over goes on with rather than abandon: one whose
  * remaining steps ask the cluster for an end state whatever the old workflow did, so that doing
  * them again is safe. A provisioning applies its claim again (an apply of the same spec changes
- * nothing) and waits for Ready; a deprovisioning past its final backup deletes the claim again
- * and waits for it to be gone. Anything else (an SGDbOps or SGBackup the old workflow had made
- * and no one watched, a final backup not yet taken) is abandoned.
+ * nothing) and waits for Ready; a backup of its own (on-demand or scheduled) creates its SGBackup
+ * by the name it recorded (a create of a name that exists adopts it) and waits for its end; a
+ * deprovisioning past its final backup deletes the claim again and waits for it to be gone.
+ * Anything else (an operation of several steps on the cluster, a final backup not yet taken) is
+ * abandoned.
  */
 export function operationToResume(state: InstanceState): RunningOperation | null {
   const running = state.runningOperation;
   if (!running) return null;
   if (running.type === 'provision') return running;
+  if (running.type === 'backup') return backupToResume(state) ? running : null;
   if (running.type !== 'deprovision') return null;
   const ownBackups = state.backups.filter((backup) => backup.requestId === running.id);
   if (ownBackups.some((backup) => backup.status === 'running')) return null;
   const finalBackupTaken = ownBackups.some((backup) => backup.status === 'completed');
   return finalBackupTaken || running.step === DELETING_THE_CLAIM || running.step === CLAIM_DELETED ? running : null;
+}
+
+/** The SGBackup a backup operation that goes on after an adoption waits for (its own, still running). */
+export function backupToResume(state: InstanceState): BackupRecord | undefined {
+  const running = state.runningOperation;
+  return running?.type === 'backup' ? state.backups.find((backup) => backup.requestId === running.id && backup.status === 'running') : undefined;
 }
 
 /** Starts an operation; an event of the operation already running (same request) only moves its step. */

@@ -424,13 +424,14 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   // The reset run carries on from its last completed workflow task, which can come before the end
   // of the provisioning the read model already shows: it finishes that again first.
   await eventually('the reset run to be idle', async () => ((await workflow.query(stateQuery))?.runningOperation === null ? true : undefined));
-  // A backup that will not finish while its workflow runs: it is what the workflow was doing when it was ended.
-  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
-  const backup = await call<Accepted>('POST', `/v1/instances/${name}/backups`);
-  assert.equal(backup.status, 202, JSON.stringify(backup.body));
-  const operationId = backup.body.operation.id;
-  const backupsNow = async () => (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
-  await eventually('the backup to run', async () => ((await backupsNow()).some((b) => b.status === 'running') ? true : undefined));
+  // A restart that will not finish while its workflow runs: it is what the workflow was doing when
+  // it was ended. An SGDbOps no one watched has no outcome a takeover could trust.
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/op-delay-ms': '600000' });
+  const restart = await call<Accepted>('POST', `/v1/instances/${name}/restart`);
+  assert.equal(restart.status, 202, JSON.stringify(restart.body));
+  const operationId = restart.body.operation.id;
+  const events = async () => (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
+  await eventually('the restart to run', async () => ((await events()).at(-1)?.type === 'RestartStarted' ? true : undefined));
 
   // Ended by hand again, and that run's history deleted (as retention would), the backup Schedule with it.
   await terminateAndForget(workflow);
@@ -440,21 +441,19 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   // Temporal answers for the workflow with its newest run only: a takeover, not a reset of the earlier run.
   const outcome = await resumeInstance(target, { tenant, name, reason: 'terminated by mistake a long time ago', actor: 'platform:ops' });
   assert.equal(outcome.outcome, 'adopted');
-  assert.deepEqual(outcome.outcome === 'adopted' && outcome.abandonedOperation, { id: operationId, type: 'backup' });
+  assert.deepEqual(outcome.outcome === 'adopted' && outcome.abandonedOperation, { id: operationId, type: 'restart' });
 
   const abandoned = await settled(call, name, operationId);
   assert.deepEqual([abandoned.status, abandoned.error?.reason], ['failed', 'Abandoned']);
-  const backups = await backupsNow();
-  assert.ok(backups.every((b) => b.status !== 'running'), JSON.stringify(backups));
-  const events = (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
-  assert.deepEqual(events.at(-1) && [events.at(-1)!.type, events.at(-1)!.actor, events.at(-1)!.reason], ['InstanceAdopted', 'platform:ops', 'terminated by mistake a long time ago']);
+  const adoptedEvent = (await events()).at(-1);
+  assert.deepEqual(adoptedEvent && [adoptedEvent.type, adoptedEvent.actor, adoptedEvent.reason], ['InstanceAdopted', 'platform:ops', 'terminated by mistake a long time ago']);
   await eventually('the backup Schedule to be made again', () => h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
   // A client retrying the abandoned request gets the first answer: the log's requests count as handled.
-  const retried = await workflow.executeUpdate(commandUpdates.backup, { args: [{ requestId: operationId, actor: `${tenant}:retry`, command: { kind: 'backup' } }] });
+  const retried = await workflow.executeUpdate(commandUpdates.restart, { args: [{ requestId: operationId, actor: `${tenant}:retry`, command: { kind: 'restart' } }] });
   assert.deepEqual(retried, { operationId, duplicate: true });
 
   // It takes commands again, and its spec is what it was.
-  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/op-delay-ms': null });
   const resized = await call<Accepted>('PATCH', `/v1/instances/${name}`, { body: { size: 'medium' } });
   assert.equal(resized.status, 202, JSON.stringify(resized.body));
   assert.equal((await settled(call, name, resized.body.operation.id)).status, 'succeeded');
@@ -468,7 +467,7 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   recordHistoryFixture('RECORD_ADOPTION_HISTORY', adopted);
 });
 
-test('a provisioning and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
+test('a provisioning, a backup and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
   const { tenant, token } = await h.tenant('regone');
   const call = apiClient(h.app, token);
   const name = uniqueName('db');
@@ -496,14 +495,27 @@ test('a provisioning and a deprovisioning whose workflow Temporal no longer has 
   await h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe();
   assert.deepEqual((await eventTypes()).slice(-4), ['ClaimApplied', 'InstanceAdopted', 'ClaimApplied', 'InstanceReady']);
 
+  // A backup the cluster is slow to finish: its SGBackup, by the name the log holds, is awaited again.
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
+  const backup = await call<Accepted>('POST', `/v1/instances/${name}/backups`);
+  assert.equal(backup.status, 202, JSON.stringify(backup.body));
+  const backupsNow = async () => (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
+  const slow = await eventually('the backup to run', async () => (await backupsNow()).find((b) => b.status === 'running'));
+  await terminateAndForget(workflow);
+  const third = await resumeInstance(target, { tenant, name, reason: 'backup ended by mistake', actor: 'platform:ops' });
+  assert.deepEqual(third.outcome === 'adopted' && third.resumedOperation, { id: backup.body.operation.id, type: 'backup' });
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
+  assert.equal((await settled(call, name, backup.body.operation.id)).status, 'succeeded');
+  assert.deepEqual((await backupsNow()).map((b) => [b.name, b.status]), [[slow.name, 'completed']]);
+  assert.deepEqual((await eventTypes()).slice(-3), ['BackupRequested', 'InstanceAdopted', 'BackupCompleted']);
+
   // Deleted with its final backup, then held past it: the claim is going when the workflow is ended.
   await holdClaim(tenant, name, true);
   const deletion = await call<Accepted>('DELETE', `/v1/instances/${name}`);
   assert.equal(deletion.status, 202, JSON.stringify(deletion.body));
   const deprovisioning = deletion.body.operation.id;
   await eventually('the claim to be deleting', async () => ((await kube.get('postgresqlinstances', tenantNamespace(tenant), name))?.metadata?.deletionTimestamp ? true : undefined));
-  const backups = (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
-  assert.deepEqual(backups.map((backup) => [backup.purpose, backup.status]), [['final', 'completed']]);
+  assert.deepEqual((await backupsNow()).map((b) => [b.purpose, b.status]), [['on-demand', 'completed'], ['final', 'completed']]);
   await terminateAndForget(workflow);
 
   const again = await resumeInstance(target, { tenant, name, reason: 'deprovisioning ended by mistake', actor: 'platform:ops' });

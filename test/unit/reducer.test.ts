@@ -130,13 +130,15 @@ describe('reducer', () => {
           type: 'InstanceAdopted', requestId: 'adoption', actor: 'platform:ops', seq: stoppedAt.lastSeq + 1, at: '2027-01-01T00:00:00.000Z', reason: 'history gone',
           data: { message: 'm', ...(operation ? (resumed ? { resumedOperation: operation } : { abandonedOperation: operation }) : {}) },
         });
-        assert.ok(adopted.backups.every((backup) => backup.status !== 'running'));
         if (resumed) {
           // Only what asks the cluster for an end state again goes on, exactly as it stood.
-          assert.ok(['provision', 'deprovision'].includes(resumed.type), resumed.type);
+          assert.ok(['provision', 'deprovision', 'backup'].includes(resumed.type), resumed.type);
           assert.deepEqual([adopted.runningOperation, adopted.phase, adopted.lastOperation], [running, stoppedAt.phase, stoppedAt.lastOperation]);
+          // Its own backup runs on; no other does.
+          assert.deepEqual(adopted.backups.filter((backup) => backup.status === 'running'), stoppedAt.backups.filter((backup) => backup.status === 'running' && backup.requestId === resumed.id));
           return;
         }
+        assert.ok(adopted.backups.every((backup) => backup.status !== 'running'));
         assert.equal(adopted.runningOperation, null);
         assert.ok(!['provisioning', 'deprovisioning'].includes(adopted.phase), adopted.phase);
         if (running) {
@@ -148,7 +150,7 @@ describe('reducer', () => {
     );
   });
 
-  test('an adoption goes on with a provisioning, and with a deprovisioning only once no final backup stands before the claim\'s deletion', () => {
+  test('an adoption goes on with a provisioning, a backup of its own, and a deprovisioning only once no final backup stands before the claim\'s deletion', () => {
     const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
     const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
     const stateAfter = (...events: object[]) =>
@@ -167,5 +169,8 @@ describe('reducer', () => {
     assert.equal(resumedType(requested, ready, deprovision(true), finalBackup), null, 'the final backup has no outcome');
     assert.equal(resumedType(requested, ready, deprovision(true), finalBackup, finalTaken), 'deprovision');
     assert.equal(resumedType(requested, ready, { type: 'RestartRequested', requestId: 'r', data: {} }), null);
+    assert.equal(resumedType(requested, ready, { type: 'BackupRequested', requestId: 'b', data: { backupName: 'b-1', purpose: 'on-demand' } }), 'backup');
+    assert.equal(resumedType(requested, ready, { type: 'BackupRequested', requestId: 'b', data: { backupName: 'b-1', purpose: 'scheduled' } }), 'backup');
+    assert.equal(resumedType(requested, ready, { type: 'UpgradeRequested', requestId: 'u', data: { kind: 'major', fromVersion: '15.10', toVersion: '16.6' } }, { type: 'BackupRequested', requestId: 'u', data: { backupName: 'b-2', purpose: 'pre-upgrade' } }), null, 'a backup inside an upgrade');
   });
 });

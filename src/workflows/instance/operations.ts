@@ -349,6 +349,14 @@ export class Operations {
   async takeBackup(envelope: Actor, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
     const name = backupName(this.state.name, this.entity.nextSeq, this.state.instanceId);
     this.entity.record({ type: 'BackupRequested', ...this.by(envelope), data: { backupName: name, purpose } });
+    return this.finishBackup(envelope, name, purpose);
+  }
+
+  /**
+   * A requested backup's steps: create its SGBackup (a create of a name that exists adopts it) and
+   * record how it ended. A workflow that took the instance over goes on from here.
+   */
+  async finishBackup(envelope: Actor, name: string, purpose: BackupPurpose): Promise<Outcome & { name: string }> {
     await this.entity.projectAhead();
     const ref = instanceRef(this.state);
     const create = { ref, name, cluster: ref.instanceName, operationId: envelope.requestId, managedLifecycle: purpose === 'scheduled' };

@@ -1,6 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  decide, operationToResume, refuseMaintenance, refuseScheduledWork,
+  backupToResume, decide, operationToResume, refuseMaintenance, refuseScheduledWork,
   type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type RunningOperation, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import {
@@ -145,8 +145,15 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
     const asBefore = resumed && { requestId: resumed.id, actor: resumed.actor };
     if (asBefore && resumed.type === 'provision') await operations.provision(asBefore);
     else if (asBefore && resumed.type === 'deprovision') await operations.deleteClaimAndSchedules(asBefore);
-    // The Schedules may have gone with the workflow before; they are made again from the spec.
-    else if (entity.known.phase === 'ready') await operations.restoreSchedules();
+    else {
+      // The Schedules may have gone with the workflow before; they are made again from the spec.
+      if (entity.known.phase === 'ready') await operations.restoreSchedules();
+      const backup = backupToResume(entity.known);
+      if (asBefore && backup) {
+        await operations.finishBackup(asBefore, backup.name, backup.purpose);
+        await entity.flush();
+      }
+    }
   }
 
   const historyIsLong = () =>
