@@ -358,13 +358,21 @@ test('503 unavailable with Retry-After when Temporal or PostgreSQL cannot be rea
   }
 });
 
-test('an instance whose workflow ended outside claimflow is 409 instance_not_running until the platform team resumes it', async () => {
-  const { tenant, token } = await h.tenant('ended');
+/** An instance the tests below end by hand: its tenant's client, a spec with a backup policy, its workflow, the resume target, its events. */
+async function instanceToEnd(tenantPrefix: string) {
+  const { tenant, token } = await h.tenant(tenantPrefix);
   const call = apiClient(h.app, token);
   const name = uniqueName('db');
-  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } };
-  await createReady(call, spec);
+  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } } as const;
   const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
+  const target = { client: h.client, pool: h.pool, taskQueue: h.taskQueue, lifecycleSettings: FAST_SETTINGS };
+  const events = async () => (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
+  return { tenant, call, name, spec, workflow, target, events };
+}
+
+test('an instance whose workflow ended outside claimflow is 409 instance_not_running until the platform team resumes it', async () => {
+  const { tenant, call, name, spec, workflow } = await instanceToEnd('ended');
+  await createReady(call, spec);
   const { runId: endedRun } = await workflow.describe();
   await workflow.terminate('ended by hand, as from the Temporal UI');
   const claim = await kube.get('postgresqlinstances', tenantNamespace(tenant), name);
@@ -411,13 +419,8 @@ async function resumeScript(tenant: string, name: string): Promise<string> {
 }
 
 test('an instance whose newest run Temporal no longer has is taken over from the read model: its running operation is abandoned, its Schedules made again', async () => {
-  const { tenant, token } = await h.tenant('gone');
-  const call = apiClient(h.app, token);
-  const name = uniqueName('db');
-  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } };
+  const { tenant, call, name, spec, workflow, target, events } = await instanceToEnd('gone');
   await createReady(call, spec);
-  const target = { client: h.client, pool: h.pool, taskQueue: h.taskQueue, lifecycleSettings: FAST_SETTINGS };
-  const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
   // An earlier run ended by hand and resumed: Temporal keeps its history after the newest run's is gone.
   await workflow.terminate('ended by hand');
   assert.equal((await resumeInstance(target, { tenant, name, reason: 'by mistake', actor: 'platform:ops' })).outcome, 'reset');
@@ -430,7 +433,6 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   const restart = await call<Accepted>('POST', `/v1/instances/${name}/restart`);
   assert.equal(restart.status, 202, JSON.stringify(restart.body));
   const operationId = restart.body.operation.id;
-  const events = async () => (await call<{ items: { type: string; actor: string; reason?: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items;
   await eventually('the restart to run', async () => ((await events()).at(-1)?.type === 'RestartStarted' ? true : undefined));
 
   // Ended by hand again, and that run's history deleted (as retention would), the backup Schedule with it.
@@ -468,13 +470,8 @@ test('an instance whose newest run Temporal no longer has is taken over from the
 });
 
 test('a provisioning, a backup and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
-  const { tenant, token } = await h.tenant('regone');
-  const call = apiClient(h.app, token);
-  const name = uniqueName('db');
-  const spec = { name, version: '15.10', size: 'small', backup: { schedule: '0 3 * * *', retention: 5 } } as const;
-  const target = { client: h.client, pool: h.pool, taskQueue: h.taskQueue, lifecycleSettings: FAST_SETTINGS };
-  const workflow = h.client.workflow.getHandle(workflowIdFor(tenant, name));
-  const eventTypes = async () => (await call<{ items: { type: string }[] }>('GET', `/v1/instances/${name}/events`)).body.items.map((event) => event.type);
+  const { tenant, call, name, spec, workflow, target, events } = await instanceToEnd('regone');
+  const eventTypes = async () => (await events()).map((event) => event.type);
 
   // A cluster that takes its time: the workflow is waiting for the claim's Ready when it is ended.
   await precreateClaim(tenant, spec, { 'sim.claimflow.io/ready-delay-ms': '600000' });
