@@ -75,8 +75,8 @@ interface EventData {
    * A new workflow took the instance over from the read model's log, Temporal having no history of
    * the one before (ended by hand longer ago than its retention). What that workflow was doing has
    * no outcome anyone saw: it is recorded as abandoned, unless the new workflow goes on with it
-   * (`resumedOperation`: a provisioning, a backup, or a deprovisioning past its final backup), when the
-   * cluster's answer ends it as it would have ended before.
+   * (`resumedOperation`: see operationToResume), when the cluster's answer ends it as it would
+   * have ended before.
    */
   InstanceAdopted: {
     message: string;

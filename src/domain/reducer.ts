@@ -10,6 +10,10 @@ const UPGRADE_OPERATION: Record<UpgradeKind, OperationType> = {
   security: 'security-upgrade',
 };
 const UPGRADES: OperationType[] = ['minor-upgrade', 'major-upgrade', 'security-upgrade'];
+// Operations whose one step left, once their SGDbOps is named, is that SGDbOps (dbOpsToResume).
+const AWAITING_ONE_SGDBOPS: OperationType[] = ['restart', 'scale', ...UPGRADES];
+// Operations that take a backup of their own before they go on (backupToResume).
+const BACKING_UP: OperationType[] = ['backup', 'major-upgrade', 'deprovision'];
 type Outcome = 'succeeded' | 'failed';
 type Failure = { reason: string; message: string };
 // A deprovisioning's steps once no final backup stands before the claim's deletion (operationToResume).
@@ -85,15 +89,18 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
     case 'RestartRequested':
       return start(state, event, 'restart', 'restarting');
     case 'RestartStarted':
-      return withStep(state, `restarting (${event.data.dbOpsName})`);
+      return withRunning(state, { step: `restarting (${event.data.dbOpsName})`, dbOpsName: event.data.dbOpsName });
     case 'RestartCompleted':
-      return finish({ ...state, pendingRestart: false }, event, ['restart'], 'succeeded');
+      // A resize goes on past its restart: nothing is left for a takeover to await.
+      return finish(withoutDbOps({ ...state, pendingRestart: false }), event, ['restart'], 'succeeded');
     case 'ScaleCompleted':
       return finish({ ...state, size: event.data.size }, event, ['scale'], 'succeeded');
-    case 'UpgradeRequested':
-      return start(state, event, UPGRADE_OPERATION[event.data.kind], `${event.data.kind} upgrade ${event.data.fromVersion} -> ${event.data.toVersion} requested`);
+    case 'UpgradeRequested': {
+      const started = start(state, event, UPGRADE_OPERATION[event.data.kind], `${event.data.kind} upgrade ${event.data.fromVersion} -> ${event.data.toVersion} requested`);
+      return withRunning(started, { toVersion: event.data.toVersion });
+    }
     case 'UpgradeStarted':
-      return withStep(state, `upgrading (${event.data.dbOpsName})`);
+      return withRunning(state, { step: `upgrading (${event.data.dbOpsName})`, dbOpsName: event.data.dbOpsName });
     case 'UpgradeCompleted': {
       // Every upgrade rolls the pods, which applies a pending sizing change as well.
       const rolled = { ...state, pendingRestart: false };
@@ -185,9 +192,7 @@ function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdo
         lastOperation: { id: running.id, type: running.type, actor: running.actor, startedAt: running.startedAt, status: 'failed', finishedAt: event.at, error },
       }
     : state;
-  const maintenance = state.maintenance;
-  const unfinishedMaintenance = maintenance?.status === 'waiting' || maintenance?.status === 'running';
-  const afterMaintenance = unfinishedMaintenance
+  const afterMaintenance = maintenanceUnfinished(state)
     ? withMaintenance(afterOperation, { status: 'failed', finishedAt: event.at, outcome: error.message })
     : afterOperation;
   const abandoned = (backup: BackupRecord) => backup.status === 'running' && !(resumed && backup.requestId === running.id);
@@ -196,32 +201,63 @@ function abandonUnfinishedWork(state: InstanceState, event: EventOf<'InstanceAdo
     : afterMaintenance;
 }
 
+/** A maintenance run waits for its slot or runs: an adoption fails it, and the new workflow hands its slot back. */
+export const maintenanceUnfinished = (state: InstanceState): boolean =>
+  state.maintenance?.status === 'waiting' || state.maintenance?.status === 'running';
+
 /**
  * The operation a workflow taking an instance over goes on with rather than abandon: one whose
  * remaining steps ask the cluster for an end state whatever the old workflow did, so that doing
  * them again is safe. A provisioning applies its claim again (an apply of the same spec changes
- * nothing) and waits for Ready; a backup of its own (on-demand or scheduled) creates its SGBackup
- * by the name it recorded (a create of a name that exists adopts it) and waits for its end; a
- * deprovisioning past its final backup deletes the claim again and waits for it to be gone.
- * Anything else (an operation of several steps on the cluster, a final backup not yet taken) is
- * abandoned.
+ * nothing) and waits for Ready; a backup, or a deprovisioning or major upgrade waiting for its
+ * own backup, creates its SGBackup by the name it recorded (a create of a name that exists adopts
+ * it), waits for its end and goes on as it would have; a restart, a resize or an upgrade whose
+ * SGDbOps is named does the same with its SGDbOps; a deprovisioning past its final backup deletes
+ * the claim again and waits for it to be gone. Anything else is abandoned: a maintenance run (its
+ * window and fleet slot were the old workflow's), and an operation whose next object on the
+ * cluster the log does not name (the old workflow may have created it under a name no one knows).
  */
 export function operationToResume(state: InstanceState): RunningOperation | null {
   const running = state.runningOperation;
   if (!running) return null;
-  if (running.type === 'provision') return running;
-  if (running.type === 'backup') return backupToResume(state) ? running : null;
+  if (running.type === 'provision' || backupToResume(state) || dbOpsToResume(state)) return running;
   if (running.type !== 'deprovision') return null;
   const ownBackups = state.backups.filter((backup) => backup.requestId === running.id);
-  if (ownBackups.some((backup) => backup.status === 'running')) return null;
   const finalBackupTaken = ownBackups.some((backup) => backup.status === 'completed');
   return finalBackupTaken || running.step === DELETING_THE_CLAIM || running.step === CLAIM_DELETED ? running : null;
 }
 
-/** The SGBackup a backup operation that goes on after an adoption waits for (its own, still running). */
+/**
+ * The SGBackup an operation that goes on after an adoption waits for: its own, still running. A
+ * backup's, a deprovisioning's final one, or a major upgrade's (which knows the version it was asked for).
+ */
 export function backupToResume(state: InstanceState): BackupRecord | undefined {
   const running = state.runningOperation;
-  return running?.type === 'backup' ? state.backups.find((backup) => backup.requestId === running.id && backup.status === 'running') : undefined;
+  if (!running || !BACKING_UP.includes(running.type) || (running.type === 'major-upgrade' && !running.toVersion)) return undefined;
+  return state.backups.find((backup) => backup.requestId === running.id && backup.status === 'running');
+}
+
+export interface DbOpsToResume {
+  name: string;
+  toVersion?: string;
+  backupPath?: string;
+}
+
+/**
+ * The SGDbOps an operation that goes on after an adoption waits for: a restart's, a resize's
+ * restart, or an upgrade's (with the version it was asked for, and a major upgrade's backup).
+ * The event naming it is projected while the object is created: where the old workflow ended
+ * before the name reached the read model, the takeover does not know it and abandons the operation.
+ */
+export function dbOpsToResume(state: InstanceState): DbOpsToResume | undefined {
+  const running = state.runningOperation;
+  const name = running?.dbOpsName;
+  if (!running || !name || !AWAITING_ONE_SGDBOPS.includes(running.type)) return undefined;
+  if (running.type === 'restart' || running.type === 'scale' || running.type === 'security-upgrade') return { name };
+  if (!running.toVersion) return undefined;
+  if (running.type === 'minor-upgrade') return { name, toVersion: running.toVersion };
+  const backup = state.backups.find((candidate) => candidate.requestId === running.id && candidate.purpose === 'pre-upgrade' && candidate.status === 'completed');
+  return backup ? { name, toVersion: running.toVersion, backupPath: backup.name } : undefined;
 }
 
 /** Starts an operation; an event of the operation already running (same request) only moves its step. */
@@ -232,7 +268,17 @@ function start(state: InstanceState, event: InstanceEvent, type: OperationType, 
 }
 
 function withStep(state: InstanceState, step: string): InstanceState {
-  return state.runningOperation ? { ...state, runningOperation: { ...state.runningOperation, step } } : state;
+  return withRunning(state, { step });
+}
+
+function withRunning(state: InstanceState, change: Partial<RunningOperation>): InstanceState {
+  return state.runningOperation ? { ...state, runningOperation: { ...state.runningOperation, ...change } } : state;
+}
+
+function withoutDbOps(state: InstanceState): InstanceState {
+  if (!state.runningOperation?.dbOpsName) return state;
+  const { dbOpsName: _done, ...running } = state.runningOperation;
+  return { ...state, runningOperation: running };
 }
 
 /**
@@ -242,7 +288,7 @@ function withStep(state: InstanceState, step: string): InstanceState {
 function finish(state: InstanceState, event: InstanceEvent, types: OperationType[] | null, status: Outcome, error?: Failure): InstanceState {
   const running = state.runningOperation;
   if (!running || running.id !== event.requestId || (types && !types.includes(running.type))) return state;
-  const { step: _step, ...operation } = running;
+  const { step: _step, dbOpsName: _dbOps, toVersion: _toVersion, ...operation } = running;
   // A failed deprovision (say, the final backup failed) leaves the instance serving, not half-deleted.
   const phase = status === 'failed' && state.phase === 'deprovisioning' ? 'ready' : state.phase;
   return {

@@ -10,9 +10,13 @@ export interface RunningOperation {
   startedAt: string;
   /** What it is doing now, in words a person reads on the instance page. */
   step: string;
+  /** The SGDbOps it waits for now: a workflow taking the instance over awaits it again by this name. */
+  dbOpsName?: string;
+  /** An upgrade's target version, as requested (what its SGDbOps is created with). */
+  toVersion?: string;
 }
 
-export interface FinishedOperation extends Omit<RunningOperation, 'step'> {
+export interface FinishedOperation extends Omit<RunningOperation, 'step' | 'dbOpsName' | 'toVersion'> {
   status: 'succeeded' | 'failed';
   finishedAt: string;
   error?: { reason: string; message: string };

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { Client, Connection, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -14,9 +14,9 @@ import { buildApp } from '../../src/api/app.js';
 import type { Backup, CreatedBody, InstanceView, OperationRef } from '../../src/api/schemas.js';
 import { resumeInstance } from '../../src/clients/resume-instance.js';
 import { ALL_VERSIONS, DAYS_OF_WEEK, tenantNamespace, workflowIdFor } from '../../src/domain/index.js';
-import { backupScheduleId, commandUpdates, stateQuery } from '../../src/workflows/messages.js';
+import { backupScheduleId, fleetStatusQuery, maintenanceUpdate, stateQuery } from '../../src/workflows/messages.js';
 import {
-  FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, holdClaim, precreateClaim, settled, startApiHarness,
+  FAST_SETTINGS, annotateBackup, annotateClaim, apiClient, errorOf, eventually, precreateClaim, settled, startApiHarness,
   type ApiHarness, type Call, type Reply,
 } from '../support/api.js';
 import { testEnv, uniqueName } from '../support/env.js';
@@ -418,7 +418,7 @@ async function resumeScript(tenant: string, name: string): Promise<string> {
   return stdout;
 }
 
-test('an instance whose newest run Temporal no longer has is taken over from the read model: its running operation is abandoned, its Schedules made again', async () => {
+test('an instance whose newest run Temporal no longer has is taken over from the read model: an operation it cannot finish is abandoned, its Schedules made again', async () => {
   const { tenant, call, name, spec, workflow, target, events } = await instanceToEnd('gone');
   await createReady(call, spec);
   // An earlier run ended by hand and resumed: Temporal keeps its history after the newest run's is gone.
@@ -427,13 +427,16 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   // The reset run carries on from its last completed workflow task, which can come before the end
   // of the provisioning the read model already shows: it finishes that again first.
   await eventually('the reset run to be idle', async () => ((await workflow.query(stateQuery))?.runningOperation === null ? true : undefined));
-  // A restart that will not finish while its workflow runs: it is what the workflow was doing when
-  // it was ended. An SGDbOps no one watched has no outcome a takeover could trust.
+  // A maintenance run that will not finish while its workflow runs, holding one of the fleet's
+  // slots: it is what the workflow was doing when it was ended. Its window and its slot were that
+  // workflow's, so a takeover fails it as abandoned and hands the slot back.
   await annotateClaim(tenant, name, { 'sim.claimflow.io/op-delay-ms': '600000' });
-  const restart = await call<Accepted>('POST', `/v1/instances/${name}/restart`);
-  assert.equal(restart.status, 202, JSON.stringify(restart.body));
-  const operationId = restart.body.operation.id;
-  await eventually('the restart to run', async () => ((await events()).at(-1)?.type === 'RestartStarted' ? true : undefined));
+  const triggered = await call<{ maintenance: { runId: string } }>('POST', `/v1/instances/${name}/maintenance`);
+  assert.equal(triggered.status, 202, JSON.stringify(triggered.body));
+  const operationId = triggered.body.maintenance.runId;
+  await eventually('the maintenance to run', async () => ((await events()).at(-1)?.type === 'UpgradeStarted' ? true : undefined));
+  const fleet = h.client.workflow.getHandle(h.fleetWorkflowId);
+  assert.ok((await fleet.query(fleetStatusQuery)).running.includes(workflow.workflowId), 'the run holds a slot');
 
   // Ended by hand again, and that run's history deleted (as retention would), the backup Schedule with it.
   await terminateAndForget(workflow);
@@ -443,16 +446,22 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   // Temporal answers for the workflow with its newest run only: a takeover, not a reset of the earlier run.
   const outcome = await resumeInstance(target, { tenant, name, reason: 'terminated by mistake a long time ago', actor: 'platform:ops' });
   assert.equal(outcome.outcome, 'adopted');
-  assert.deepEqual(outcome.outcome === 'adopted' && outcome.abandonedOperation, { id: operationId, type: 'restart' });
+  assert.deepEqual(outcome.outcome === 'adopted' && outcome.abandonedOperation, { id: operationId, type: 'maintenance' });
 
-  const abandoned = await settled(call, name, operationId);
-  assert.deepEqual([abandoned.status, abandoned.error?.reason], ['failed', 'Abandoned']);
+  const abandoned = await eventually('the run to be failed', async () => {
+    const view = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
+    return view.lastOperation?.id === operationId ? view : undefined;
+  });
+  assert.deepEqual([abandoned.lastOperation?.status, abandoned.lastOperation?.error?.reason, abandoned.maintenance?.status], ['failed', 'Abandoned', 'failed']);
+  await eventually('the slot to be handed back', async () => ((await fleet.query(fleetStatusQuery)).running.includes(workflow.workflowId) ? undefined : true));
   const adoptedEvent = (await events()).at(-1);
   assert.deepEqual(adoptedEvent && [adoptedEvent.type, adoptedEvent.actor, adoptedEvent.reason], ['InstanceAdopted', 'platform:ops', 'terminated by mistake a long time ago']);
   await eventually('the backup Schedule to be made again', () => h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
   // A client retrying the abandoned request gets the first answer: the log's requests count as handled.
-  const retried = await workflow.executeUpdate(commandUpdates.restart, { args: [{ requestId: operationId, actor: `${tenant}:retry`, command: { kind: 'restart' } }] });
-  assert.deepEqual(retried, { operationId, duplicate: true });
+  const retried = await workflow.executeUpdate(maintenanceUpdate, {
+    args: [{ runId: operationId, actor: `${tenant}:retry`, trigger: 'manual', windowEndsAt: new Date(Date.now() + 3_600_000).toISOString(), report: false }],
+  });
+  assert.equal(retried.status, 'duplicate');
 
   // It takes commands again, and its spec is what it was.
   await annotateClaim(tenant, name, { 'sim.claimflow.io/op-delay-ms': null });
@@ -469,7 +478,7 @@ test('an instance whose newest run Temporal no longer has is taken over from the
   recordHistoryFixture('RECORD_ADOPTION_HISTORY', adopted);
 });
 
-test('a provisioning, a backup and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
+test('a provisioning, a backup, an upgrade and a deprovisioning whose workflow Temporal no longer has go on after a takeover: the cluster\'s answer ends them', async () => {
   const { tenant, call, name, spec, workflow, target, events } = await instanceToEnd('regone');
   const eventTypes = async () => (await events()).map((event) => event.type);
 
@@ -486,44 +495,73 @@ test('a provisioning, a backup and a deprovisioning whose workflow Temporal no l
   await eventually('the provisioning to go on', async () => ((await eventTypes()).slice(-2).join() === 'InstanceAdopted,ClaimApplied' ? true : undefined));
   assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'provisioning');
   await annotateClaim(tenant, name, { 'sim.claimflow.io/ready-delay-ms': null });
-  assert.equal((await settled(call, name, provisioning)).status, 'succeeded');
+  const provisioned = await settled(call, name, provisioning);
+  assert.equal(provisioned.status, 'succeeded', JSON.stringify(provisioned));
   const ready = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body;
   assert.deepEqual([ready.phase, ready.backupPolicy], ['ready', spec.backup]);
   await h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe();
   assert.deepEqual((await eventTypes()).slice(-4), ['ClaimApplied', 'InstanceAdopted', 'ClaimApplied', 'InstanceReady']);
 
-  // A backup the cluster is slow to finish: its SGBackup, by the name the log holds, is awaited again.
+  // A scheduled backup the cluster is slow to finish: its SGBackup, by the name the log holds, is
+  // awaited again, and the Schedule's run, which waits for the instance's report, is told.
   await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
-  const backup = await call<Accepted>('POST', `/v1/instances/${name}/backups`);
-  assert.equal(backup.status, 202, JSON.stringify(backup.body));
+  await h.client.schedule.getHandle(backupScheduleId(tenant, name)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
   const backupsNow = async () => (await call<{ items: Backup[] }>('GET', `/v1/instances/${name}/backups`)).body.items;
   const slow = await eventually('the backup to run', async () => (await backupsNow()).find((b) => b.status === 'running'));
+  const backupRun = (await call<InstanceView>('GET', `/v1/instances/${name}`)).body.runningOperation?.id;
+  assert.ok(backupRun, 'the backup runs under its Schedule run\'s id');
   await terminateAndForget(workflow);
   const third = await resumeInstance(target, { tenant, name, reason: 'backup ended by mistake', actor: 'platform:ops' });
-  assert.deepEqual(third.outcome === 'adopted' && third.resumedOperation, { id: backup.body.operation.id, type: 'backup' });
+  assert.deepEqual(third.outcome === 'adopted' && third.resumedOperation, { id: backupRun, type: 'backup' });
   await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
-  assert.equal((await settled(call, name, backup.body.operation.id)).status, 'succeeded');
-  assert.deepEqual((await backupsNow()).map((b) => [b.name, b.status]), [[slow.name, 'completed']]);
+  const backedUp = await settled(call, name, backupRun);
+  assert.equal(backedUp.status, 'succeeded', JSON.stringify(backedUp));
+  assert.deepEqual((await backupsNow()).map((b) => [b.name, b.purpose, b.status]), [[slow.name, 'scheduled', 'completed']]);
+  assert.deepEqual(await h.client.workflow.getHandle(backupRun).result(), { runId: backupRun, status: 'completed', detail: `backup ${slow.name}` });
   assert.deepEqual((await eventTypes()).slice(-3), ['BackupRequested', 'InstanceAdopted', 'BackupCompleted']);
 
-  // Deleted with its final backup, then held past it: the claim is going when the workflow is ended.
-  await holdClaim(tenant, name, true);
+  // A minor upgrade whose SGDbOps waits behind an operation someone runs by hand (StackGres runs one
+  // at a time per cluster): that SGDbOps, by the name the log holds, is awaited again, and the
+  // claim then records the new version.
+  const namespace = tenantNamespace(tenant);
+  const byHand = `${name}-by-hand`;
+  const holdsTheCluster = { name: byHand, annotations: { 'sim.claimflow.io/delay-ms': '600000' } };
+  await kube.create('sgdbops', namespace, { metadata: holdsTheCluster, spec: { sgCluster: name, op: 'restart' } });
+  const upgrade = await call<Accepted>('POST', `/v1/instances/${name}/upgrades`, { body: { version: '15.12' } });
+  assert.equal(upgrade.status, 202, JSON.stringify(upgrade.body));
+  await eventually('the upgrade to wait', async () => ((await eventTypes()).at(-1) === 'UpgradeStarted' && (await kube.list('sgdbops', namespace)).length === 2 ? true : undefined));
+  await terminateAndForget(workflow);
+  const fourth = await resumeInstance(target, { tenant, name, reason: 'upgrade ended by mistake', actor: 'platform:ops' });
+  assert.deepEqual(fourth.outcome === 'adopted' && fourth.resumedOperation, { id: upgrade.body.operation.id, type: 'minor-upgrade' });
+  await kube.remove('sgdbops', namespace, byHand);
+  const upgraded = await settled(call, name, upgrade.body.operation.id);
+  assert.equal(upgraded.status, 'succeeded', JSON.stringify(upgraded));
+  assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.version, '15.12');
+  assert.equal((await kube.get('postgresqlinstances', namespace, name))?.spec.parameters.postgres.version, '15.12');
+  assert.equal((await kube.list('sgdbops', namespace)).length, 1, 'the takeover adopted the SGDbOps it found rather than make another');
+  assert.deepEqual((await eventTypes()).slice(-3), ['UpgradeStarted', 'InstanceAdopted', 'UpgradeCompleted']);
+
+  // Deleted with a final backup the cluster is slow to take: the backup is awaited again, then the
+  // claim deleted, as the deprovisioning would have.
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': '600000' });
   const deletion = await call<Accepted>('DELETE', `/v1/instances/${name}`);
   assert.equal(deletion.status, 202, JSON.stringify(deletion.body));
   const deprovisioning = deletion.body.operation.id;
-  await eventually('the claim to be deleting', async () => ((await kube.get('postgresqlinstances', tenantNamespace(tenant), name))?.metadata?.deletionTimestamp ? true : undefined));
-  assert.deepEqual((await backupsNow()).map((b) => [b.purpose, b.status]), [['on-demand', 'completed'], ['final', 'completed']]);
+  await eventually('the final backup to run', async () => ((await backupsNow()).some((b) => b.purpose === 'final') ? true : undefined));
   await terminateAndForget(workflow);
+  await h.client.schedule.getHandle(backupScheduleId(tenant, name)).delete();
 
   const again = await resumeInstance(target, { tenant, name, reason: 'deprovisioning ended by mistake', actor: 'platform:ops' });
   assert.deepEqual(again.outcome === 'adopted' && again.resumedOperation, { id: deprovisioning, type: 'deprovision' });
-  await holdClaim(tenant, name, false);
-  assert.equal((await settled(call, name, deprovisioning)).status, 'succeeded');
+  assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'deprovisioning');
+  await annotateClaim(tenant, name, { 'sim.claimflow.io/backup-delay-ms': null });
+  const deprovisioned = await settled(call, name, deprovisioning);
+  assert.equal(deprovisioned.status, 'succeeded', JSON.stringify(deprovisioned));
   assert.equal(await kube.get('postgresqlinstances', tenantNamespace(tenant), name), undefined);
   assert.equal((await workflow.describe()).status.name, 'COMPLETED');
   await assert.rejects(h.client.schedule.getHandle(backupScheduleId(tenant, name)).describe());
   assert.equal((await call<InstanceView>('GET', `/v1/instances/${name}`)).body.phase, 'deleted');
-  assert.deepEqual((await eventTypes()).slice(-4), ['FinalBackupTaken', 'InstanceAdopted', 'ClaimDeleted', 'InstanceDeleted']);
+  assert.deepEqual((await eventTypes()).slice(-5), ['BackupRequested', 'InstanceAdopted', 'FinalBackupTaken', 'ClaimDeleted', 'InstanceDeleted']);
   // The run that went on replays; RECORD_RESUMED_ADOPTION_HISTORY=<name> keeps it as a fixture.
   const resumedRun = await workflow.fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, resumedRun);

@@ -114,7 +114,7 @@ export { eventually };
 /** Waits for an operation to finish (succeeded or failed) and returns it. */
 export async function settled(call: Call, name: string, operationId: string): Promise<Operation> {
   return eventually(`operation ${operationId} on ${name} to finish`, async () => {
-    const reply = await call<Operation>('GET', `/v1/instances/${name}/operations/${operationId}`);
+    const reply = await call<Operation>('GET', `/v1/instances/${name}/operations/${encodeURIComponent(operationId)}`);
     return reply.status === 200 && (reply.body.status === 'succeeded' || reply.body.status === 'failed') ? reply.body : undefined;
   });
 }

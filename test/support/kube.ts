@@ -12,6 +12,8 @@ const GROUPS: Record<Resource, [string, string]> = {
   sgbackups: ['stackgres.io', 'v1'],
 };
 
+const KINDS: Record<Resource, string> = { postgresqlinstances: 'PostgreSQLInstance', sgclusters: 'SGCluster', sgdbops: 'SGDbOps', sgbackups: 'SGBackup' };
+
 export interface Obj {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec: Record<string, any>;
@@ -45,6 +47,18 @@ export async function annotateClaim(namespace: string, name: string, annotations
     { group, version, namespace, plural: 'postgresqlinstances', name, body: { metadata: { annotations: prefixed } } },
     setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
   );
+}
+
+/** Creates an object, as a person with kubectl would. */
+export async function create(resource: Resource, namespace: string, object: Omit<Obj, 'status'>): Promise<void> {
+  const [group, version] = GROUPS[resource];
+  const body = { apiVersion: `${group}/${version}`, kind: KINDS[resource], ...object };
+  await custom().createNamespacedCustomObject({ group, version, namespace, plural: resource, body });
+}
+
+export async function remove(resource: Resource, namespace: string, name: string): Promise<void> {
+  const [group, version] = GROUPS[resource];
+  await custom().deleteNamespacedCustomObject({ group, version, namespace, plural: resource, name });
 }
 
 export const condition = (object: Obj | undefined, type: string) =>

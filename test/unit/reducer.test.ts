@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { EventOrderError, operationToResume, reduce, reduceAll, type InstanceEvent } from '../../src/domain/index.js';
+import { EventOrderError, backupToResume, dbOpsToResume, operationToResume, reduce, reduceAll, type InstanceEvent } from '../../src/domain/index.js';
 import { story, storySpec } from './support/stories.js';
 
 const final = (events: InstanceEvent[]) => reduceAll(events)!;
@@ -132,7 +132,9 @@ describe('reducer', () => {
         });
         if (resumed) {
           // Only what asks the cluster for an end state again goes on, exactly as it stood.
-          assert.ok(['provision', 'deprovision', 'backup'].includes(resumed.type), resumed.type);
+          assert.ok(['provision', 'deprovision', 'backup', 'restart', 'scale', 'minor-upgrade', 'major-upgrade', 'security-upgrade'].includes(resumed.type), resumed.type);
+          // One that waits for something on the cluster goes on only once the log names it.
+          if (resumed.type !== 'provision' && resumed.type !== 'deprovision') assert.ok(dbOpsToResume(stoppedAt) ?? backupToResume(stoppedAt), resumed.type);
           assert.deepEqual([adopted.runningOperation, adopted.phase, adopted.lastOperation], [running, stoppedAt.phase, stoppedAt.lastOperation]);
           // Its own backup runs on; no other does.
           assert.deepEqual(adopted.backups.filter((backup) => backup.status === 'running'), stoppedAt.backups.filter((backup) => backup.status === 'running' && backup.requestId === resumed.id));
@@ -150,7 +152,7 @@ describe('reducer', () => {
     );
   });
 
-  test('an adoption goes on with a provisioning, a backup of its own, and a deprovisioning only once no final backup stands before the claim\'s deletion', () => {
+  test('an adoption goes on with a provisioning, a backup of its own, and a deprovisioning once its final backup is named or taken', () => {
     const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
     const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
     const stateAfter = (...events: object[]) =>
@@ -166,11 +168,45 @@ describe('reducer', () => {
     assert.equal(resumedType(requested, ready, deprovision(false)), 'deprovision');
     assert.equal(resumedType(requested, ready, deprovision(false), { type: 'ClaimDeleted', requestId: 'bye', data: { claimName: 'c' } }), 'deprovision');
     assert.equal(resumedType(requested, ready, deprovision(true)), null, 'the final backup was not begun');
-    assert.equal(resumedType(requested, ready, deprovision(true), finalBackup), null, 'the final backup has no outcome');
+    assert.equal(resumedType(requested, ready, deprovision(true), finalBackup), 'deprovision', 'the final backup is awaited again');
     assert.equal(resumedType(requested, ready, deprovision(true), finalBackup, finalTaken), 'deprovision');
-    assert.equal(resumedType(requested, ready, { type: 'RestartRequested', requestId: 'r', data: {} }), null);
+    assert.equal(resumedType(requested, ready, { type: 'RestartRequested', requestId: 'r', data: {} }), null, 'no SGDbOps named yet');
     assert.equal(resumedType(requested, ready, { type: 'BackupRequested', requestId: 'b', data: { backupName: 'b-1', purpose: 'on-demand' } }), 'backup');
     assert.equal(resumedType(requested, ready, { type: 'BackupRequested', requestId: 'b', data: { backupName: 'b-1', purpose: 'scheduled' } }), 'backup');
-    assert.equal(resumedType(requested, ready, { type: 'UpgradeRequested', requestId: 'u', data: { kind: 'major', fromVersion: '15.10', toVersion: '16.6' } }, { type: 'BackupRequested', requestId: 'u', data: { backupName: 'b-2', purpose: 'pre-upgrade' } }), null, 'a backup inside an upgrade');
+    assert.equal(resumedType(requested, ready, { type: 'UpgradeRequested', requestId: 'u', data: { kind: 'major', fromVersion: '15.10', toVersion: '16.6' } }, { type: 'BackupRequested', requestId: 'u', data: { backupName: 'b-2', purpose: 'pre-upgrade' } }), 'major-upgrade', 'its backup is awaited again');
+  });
+
+  test('an adoption goes on with a restart, a resize or an upgrade once its SGDbOps is named: a takeover awaits that SGDbOps again', () => {
+    const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
+    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
+    const stateAfter = (...events: object[]) =>
+      reduceAll([requested, ready, ...events].map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
+    const toResume = (...events: object[]) => {
+      const state = stateAfter(...events);
+      return [operationToResume(state)?.type ?? null, dbOpsToResume(state) ?? null];
+    };
+    const restartStarted = { type: 'RestartStarted', requestId: 'r', data: { dbOpsName: 'db-restart-3' } };
+    assert.deepEqual(toResume({ type: 'RestartRequested', requestId: 'r', data: {} }, restartStarted), ['restart', { name: 'db-restart-3' }]);
+
+    const resize = { type: 'ScaleRequested', requestId: 'r', data: { fromSize: 'small', toSize: 'medium', applyAt: 'now' } };
+    assert.deepEqual(toResume(resize), [null, null], 'waiting for the cluster to ask for a restart');
+    assert.deepEqual(toResume(resize, restartStarted), ['scale', { name: 'db-restart-3' }]);
+    const restarted = { type: 'RestartCompleted', requestId: 'r', data: { dbOpsName: 'db-restart-3' } };
+    assert.deepEqual(toResume(resize, restartStarted, restarted), [null, null], 'past its restart, nothing is left to await');
+
+    const upgrade = (kind: string, toVersion: string) => ({ type: 'UpgradeRequested', requestId: 'u', data: { kind, fromVersion: '15.10', toVersion } });
+    const upgradeStarted = (kind: string) => ({ type: 'UpgradeStarted', requestId: 'u', data: { kind, dbOpsName: `db-${kind}-9` } });
+    assert.deepEqual(toResume(upgrade('minor', '15.12')), [null, null]);
+    assert.deepEqual(toResume(upgrade('minor', '15.12'), upgradeStarted('minor')), ['minor-upgrade', { name: 'db-minor-9', toVersion: '15.12' }]);
+    assert.deepEqual(toResume(upgrade('security', '15.10'), upgradeStarted('security')), ['security-upgrade', { name: 'db-security-9' }]);
+    const preUpgradeBackup = [
+      { type: 'BackupRequested', requestId: 'u', data: { backupName: 'b-pre', purpose: 'pre-upgrade' } },
+      { type: 'BackupCompleted', requestId: 'u', data: { backupName: 'b-pre', purpose: 'pre-upgrade', sizeBytes: 1, compressedBytes: 1, postgresVersion: '15.10', completedAt: '2026-01-01T00:00:05Z' } },
+    ];
+    assert.deepEqual(toResume(upgrade('major', '16.6'), ...preUpgradeBackup, upgradeStarted('major')), ['major-upgrade', { name: 'db-major-9', toVersion: '16.6', backupPath: 'b-pre' }]);
+
+    // What a finished operation leaves behind names no SGDbOps.
+    const done = stateAfter(upgrade('minor', '15.12'), upgradeStarted('minor'), { type: 'UpgradeCompleted', requestId: 'u', data: { kind: 'minor', dbOpsName: 'db-minor-9', version: '15.12' } });
+    assert.deepEqual([done.runningOperation, Object.keys(done.lastOperation ?? {}).sort()], [null, ['actor', 'finishedAt', 'id', 'startedAt', 'status', 'type']]);
   });
 });

@@ -1,7 +1,7 @@
 import { condition, getExternalWorkflowHandle, patched, workflowInfo } from '@temporalio/workflow';
 import {
   MAINTENANCE_BACKUPS_KEPT, expiredBackups, planMaintenance,
-  type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
+  type BackupRecord, type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import { localSteps, type Proxies } from './activities.js';
@@ -145,6 +145,27 @@ export class ScheduledWork {
     await this.operations.deleteBackupObject(name, why);
     this.entity.record({ type: 'BackupDeleted', ...by, data: { backupName: name, cause: 'retention' } });
     await this.entity.projectAheadInOlderRuns();
+  }
+
+  /**
+   * A scheduled backup that a workflow taking the instance over found running: awaited again by
+   * its name, then retention as its run would have applied it, and the run that waits is told.
+   */
+  async finishScheduledBackup(by: Actor, backup: BackupRecord): Promise<void> {
+    const taken = await this.operations.finishBackup(by, backup.name, 'scheduled');
+    if (taken.ok) await this.applyRetention(by);
+    await this.entity.flush();
+    const runId = by.requestId;
+    const result: ScheduledWorkResult = taken.ok ? { runId, status: 'completed', detail: `backup ${taken.name}` } : { runId, status: 'failed', detail: taken.message };
+    await this.activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${runId}` }, [{ runId, result }]);
+  }
+
+  /**
+   * The maintenance run a workflow taking the instance over failed as abandoned held a slot of the
+   * fleet's, or waited for one: it goes back, or no other instance could ever have it.
+   */
+  async handBackAbandonedSlot(): Promise<void> {
+    await this.releaseSlot();
   }
 
   /** Gives up a held or awaited slot, once. */

@@ -1,6 +1,6 @@
 import {
   backupName, dbOpsName, majorOf, tenantNamespace,
-  type BackupPurpose, type CommandEnvelope, type CommandOf, type UpgradeKind,
+  type BackupPurpose, type BackupRecord, type CommandEnvelope, type CommandOf, type DbOpsToResume, type RunningOperation, type UpgradeKind,
 } from '../../domain/logic.js';
 import { condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { DbOpsSpec } from '../../activities/kubernetes/resources.js';
@@ -36,6 +36,8 @@ const SCHEDULES_BY_LOCAL_ACTIVITY_PATCH = 'schedules-by-local-activity';
 const CLAIM_APPLY_BY_LOCAL_ACTIVITY_PATCH = 'claim-apply-by-local-activity';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
+type RestartingOperation = 'scale' | 'restart' | 'maintenance';
+const UPGRADE_KINDS = { 'minor-upgrade': 'minor', 'major-upgrade': 'major', 'security-upgrade': 'security' } as const satisfies Record<string, UpgradeKind>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
 
 export class Operations {
@@ -111,6 +113,34 @@ export class Operations {
     await this.entity.flush();
   }
 
+  /**
+   * Goes on with an operation that a workflow taking the instance over found waiting for its own
+   * backup (backupToResume): awaits that SGBackup again, then takes the operation's next steps.
+   */
+  async finishBackupAndGoOn(actor: Actor, operation: RunningOperation, backup: BackupRecord): Promise<void> {
+    const taken = await this.finishBackup(actor, backup.name, backup.purpose);
+    if (operation.type === 'major-upgrade' && operation.toVersion) await this.majorUpgradeAfterBackup(actor, operation.toVersion, taken);
+    else if (operation.type === 'deprovision') await this.deprovisionAfterFinalBackup(actor, taken);
+    await this.entity.flush();
+  }
+
+  /**
+   * Goes on with a restart, a resize or an upgrade that a workflow taking the instance over found
+   * waiting for its SGDbOps (dbOpsToResume): awaits that SGDbOps again and records how it ended.
+   */
+  async finishDbOps(actor: Actor, operation: RunningOperation, dbOps: DbOpsToResume): Promise<void> {
+    if (operation.type === 'restart') {
+      await this.finishRestart(actor, 'restart', dbOps.name);
+    } else if (operation.type === 'scale') {
+      const restarted = await this.finishRestart(actor, 'scale', dbOps.name);
+      if (restarted.ok) this.entity.record({ type: 'ScaleCompleted', ...this.by(actor), data: { size: this.state.spec.size } });
+    } else {
+      const kind = UPGRADE_KINDS[operation.type as keyof typeof UPGRADE_KINDS];
+      await this.finishUpgrade(actor, kind, dbOps.name, dbOps.toVersion ?? this.state.version ?? this.state.spec.version, dbOps.backupPath);
+    }
+    await this.entity.flush();
+  }
+
   async restart(envelope: Actor): Promise<void> {
     this.entity.record({ type: 'RestartRequested', ...this.by(envelope), data: {} });
     await this.restartCluster(envelope, 'restart');
@@ -121,27 +151,41 @@ export class Operations {
     const fromVersion = this.state.version ?? this.state.spec.version;
     this.entity.record({ type: 'UpgradeRequested', ...this.by(envelope), data: { kind, fromVersion, toVersion } });
     await this.entity.projectAheadInOlderRuns();
-    let backupPath: string | undefined;
-    if (kind === 'major') {
-      const backup = await this.takeBackup(envelope, 'pre-upgrade');
-      if (!backup.ok) {
-        this.entity.record({
-          type: 'UpgradeFailed',
-          ...this.by(envelope),
-          data: { kind, stackgresReason: 'PreUpgradeBackupFailed', message: `no upgrade without a backup: ${backup.message}` },
-        });
-        await this.entity.flush();
-        return { ok: false, reason: 'PreUpgradeBackupFailed', message: backup.message };
-      }
-      backupPath = backup.name;
+    if (kind !== 'major') return this.startUpgrade(envelope, kind, toVersion);
+    return this.majorUpgradeAfterBackup(envelope, toVersion, await this.takeBackup(envelope, 'pre-upgrade'));
+  }
+
+  /** A major upgrade goes on only from a backup taken just before it. */
+  private async majorUpgradeAfterBackup(envelope: Actor, toVersion: string, backup: Outcome & { name: string }): Promise<Outcome> {
+    if (!backup.ok) {
+      this.entity.record({
+        type: 'UpgradeFailed',
+        ...this.by(envelope),
+        data: { kind: 'major', stackgresReason: 'PreUpgradeBackupFailed', message: `no upgrade without a backup: ${backup.message}` },
+      });
+      await this.entity.flush();
+      return { ok: false, reason: 'PreUpgradeBackupFailed', message: backup.message };
     }
+    return this.startUpgrade(envelope, 'major', toVersion, backup.name);
+  }
+
+  private async startUpgrade(envelope: Actor, kind: UpgradeKind, toVersion: string, backupPath?: string): Promise<Outcome> {
+    const name = dbOpsName(this.state.name, kind, this.entity.nextSeq, this.state.instanceId);
+    this.entity.record({ type: 'UpgradeStarted', ...this.by(envelope), data: { kind, dbOpsName: name } });
+    return this.finishUpgrade(envelope, kind, name, toVersion, backupPath);
+  }
+
+  /**
+   * An upgrade's steps once its SGDbOps is named: create it (a create of a name that exists adopts
+   * it), wait for its end and record it. A workflow that took the instance over goes on from here.
+   */
+  async finishUpgrade(envelope: Actor, kind: UpgradeKind, name: string, toVersion: string, backupPath?: string): Promise<Outcome> {
+    const fromVersion = this.state.version ?? this.state.spec.version;
     const specs: Record<UpgradeKind, DbOpsSpec> = {
       minor: { op: 'minorVersionUpgrade', minorVersionUpgrade: { postgresVersion: toVersion, method: 'InPlace' } },
       major: { op: 'majorVersionUpgrade', majorVersionUpgrade: { postgresVersion: toVersion, link: true, check: true, ...(backupPath ? { backupPath } : {}) } },
       security: { op: 'securityUpgrade', securityUpgrade: { method: 'InPlace' } },
     };
-    const name = dbOpsName(this.state.name, kind, this.entity.nextSeq, this.state.instanceId);
-    this.entity.record({ type: 'UpgradeStarted', ...this.by(envelope), data: { kind, dbOpsName: name } });
     const outcome = await this.runDbOps(envelope, name, specs[kind], `${kind} upgrade ${fromVersion} -> ${toVersion}`);
     if (outcome.status === 'completed') {
       const version = kind === 'security' ? fromVersion : outcome.version || toVersion;
@@ -291,11 +335,13 @@ export class Operations {
     const { finalBackup } = envelope.command;
     this.entity.record({ type: 'DeprovisionRequested', ...this.by(envelope), data: { finalBackup } });
     await this.entity.projectAheadInOlderRuns();
-    if (finalBackup) {
-      const backup = await this.takeBackup(envelope, 'final');
-      if (!backup.ok) return this.fail(envelope, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
-    }
+    if (finalBackup) return this.deprovisionAfterFinalBackup(envelope, await this.takeBackup(envelope, 'final'));
     await this.deleteClaimAndSchedules(envelope);
+  }
+
+  private async deprovisionAfterFinalBackup(actor: Actor, backup: Outcome): Promise<void> {
+    if (!backup.ok) return this.fail(actor, 'deprovision', 'FinalBackupFailed', `deprovisioning stopped, nothing was deleted: ${backup.message}`);
+    await this.deleteClaimAndSchedules(actor);
   }
 
   /** A deprovisioning's steps past its final backup; a workflow that took the instance over goes on from here. */
@@ -318,9 +364,14 @@ export class Operations {
     await this.entity.flush();
   }
 
-  async restartCluster(envelope: Actor, operation: 'scale' | 'restart' | 'maintenance'): Promise<Outcome> {
+  async restartCluster(envelope: Actor, operation: RestartingOperation): Promise<Outcome> {
     const name = dbOpsName(this.state.name, 'restart', this.entity.nextSeq, this.state.instanceId);
     this.entity.record({ type: 'RestartStarted', ...this.by(envelope), data: { dbOpsName: name } });
+    return this.finishRestart(envelope, operation, name);
+  }
+
+  /** A restart's steps once its SGDbOps is named, as finishUpgrade's. */
+  private async finishRestart(envelope: Actor, operation: RestartingOperation, name: string): Promise<Outcome> {
     const spec: DbOpsSpec = { op: 'restart', restart: { method: 'ReducedImpact', onlyPendingRestart: operation !== 'restart' } };
     const outcome = await this.runDbOps(envelope, name, spec, operation === 'restart' ? 'restart' : 'restart to apply the new size');
     if (outcome.status === 'failed') {

@@ -1,6 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
-  backupToResume, decide, operationToResume, refuseMaintenance, refuseScheduledWork,
+  backupToResume, dbOpsToResume, decide, maintenanceUnfinished, operationToResume, refuseMaintenance, refuseScheduledWork,
   type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type RunningOperation, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import {
@@ -18,6 +18,15 @@ import { domainSchemas } from '../shared-modules.js';
 // Adopting runs recorded before an operation could be resumed abandoned every one. Asked by
 // adopting runs only, so that no other run records a marker (see patchGenerations).
 const RESUME_AFTER_ADOPTION_PATCH = 'resume-after-adoption';
+// Adopting runs recorded before an operation waiting for its SGDbOps, or a deprovisioning or major
+// upgrade waiting for its own backup, could go on abandoned it. Asked only by adopting runs that find one.
+const RESUME_CLUSTER_STEPS_PATCH = 'resume-cluster-steps-after-adoption';
+// Adopting runs recorded before a resumed scheduled backup applied retention and told its run
+// finished it as an on-demand one. Asked only by adopting runs that resume one.
+const SCHEDULED_BACKUP_RUN_PATCH = 'resumed-scheduled-backup-reports';
+// Adopting runs recorded before the slot of an abandoned maintenance run was handed back kept it
+// from the fleet. Asked only by adopting runs that abandon one.
+const ABANDONED_SLOT_PATCH = 'abandoned-maintenance-hands-back-slot';
 
 /**
  * One database instance, from request to deletion. Its history is the instance's event log;
@@ -40,7 +49,12 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       data: { instanceId: input.instanceId, tenant: input.tenant, spec: input.spec },
     });
   }
-  const resumed = input.adoption && patched(RESUME_AFTER_ADOPTION_PATCH) ? operationToResume(entity.known) : null;
+  const resumable = input.adoption && patched(RESUME_AFTER_ADOPTION_PATCH) ? operationToResume(entity.known) : null;
+  const backup = resumable ? backupToResume(entity.known) : undefined;
+  const dbOps = resumable ? dbOpsToResume(entity.known) : undefined;
+  const goesOnOnlyNow = dbOps !== undefined || (backup !== undefined && resumable?.type !== 'backup');
+  const resumed = goesOnOnlyNow && !patched(RESUME_CLUSTER_STEPS_PATCH) ? null : resumable;
+  const maintenanceAbandoned = input.adoption !== undefined && maintenanceUnfinished(entity.known);
   if (input.adoption) {
     entity.markSeen(input.requestId);
     entity.record(adoptedEvent(input, entity.known, resumed));
@@ -141,18 +155,18 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
   if (!input.carried) await operations.provision({ requestId: input.requestId, actor: input.actor });
   if (input.adoption) {
     await entity.flush();
+    if (maintenanceAbandoned && patched(ABANDONED_SLOT_PATCH)) await scheduled.handBackAbandonedSlot();
     // The old workflow's operation goes on under its own request; its actor stays the one who asked.
     const asBefore = resumed && { requestId: resumed.id, actor: resumed.actor };
     if (asBefore && resumed.type === 'provision') await operations.provision(asBefore);
-    else if (asBefore && resumed.type === 'deprovision') await operations.deleteClaimAndSchedules(asBefore);
+    else if (asBefore && resumed.type === 'deprovision' && !backup) await operations.deleteClaimAndSchedules(asBefore);
     else {
-      // The Schedules may have gone with the workflow before; they are made again from the spec.
-      if (entity.known.phase === 'ready') await operations.restoreSchedules();
-      const backup = backupToResume(entity.known);
-      if (asBefore && backup) {
-        await operations.finishBackup(asBefore, backup.name, backup.purpose);
-        await entity.flush();
-      }
+      // The Schedules may have gone with the workflow before; they are made again from the spec
+      // (a deprovisioning deletes them again once its final backup is taken).
+      if (entity.known.phase === 'ready' || entity.known.phase === 'deprovisioning') await operations.restoreSchedules();
+      if (asBefore && backup?.purpose === 'scheduled' && patched(SCHEDULED_BACKUP_RUN_PATCH)) await scheduled.finishScheduledBackup(asBefore, backup);
+      else if (asBefore && backup) await operations.finishBackupAndGoOn(asBefore, resumed, backup);
+      else if (asBefore && dbOps) await operations.finishDbOps(asBefore, resumed, dbOps);
     }
   }
 
