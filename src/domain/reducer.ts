@@ -91,7 +91,7 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
     case 'RestartStarted':
       return withRunning(state, { step: `restarting (${event.data.dbOpsName})`, dbOpsName: event.data.dbOpsName });
     case 'RestartCompleted':
-      // A resize goes on past its restart: nothing is left for a takeover to await.
+      // A resize or maintenance run goes on past its restart: nothing is left for a takeover to await.
       return finish(withoutDbOps({ ...state, pendingRestart: false }), event, ['restart'], 'succeeded');
     case 'ScaleCompleted':
       return finish({ ...state, size: event.data.size }, event, ['scale'], 'succeeded');
@@ -108,7 +108,7 @@ function apply(state: InstanceState, event: InstanceEvent): InstanceState {
         event.data.kind === 'security'
           ? { ...rolled, patchLevel: event.data.patchLevel ?? state.patchLevel + 1 }
           : { ...rolled, version: event.data.version, spec: { ...state.spec, version: event.data.version } };
-      return finish(upgraded, event, UPGRADES, 'succeeded');
+      return finish(withoutDbOps(upgraded), event, UPGRADES, 'succeeded');
     }
     case 'UpgradeFailed':
       return finish(state, event, UPGRADES, 'failed', { reason: event.data.stackgresReason, message: event.data.message });
