@@ -139,34 +139,6 @@ export async function annotateClaim(tenant: string, name: string, annotations: R
 }
 
 /**
- * Holds (true) or lets go (false) an instance's claim with a finalizer of the test's own, as
- * another controller's would: a deleted claim stays, with its deletion timestamp, while held.
- * The list is written against the version read, so a finalizer the simulator adds or removes
- * meanwhile is not lost.
- */
-export async function holdClaim(tenant: string, name: string, hold: boolean): Promise<void> {
-  const { custom } = kube();
-  const namespace = tenantNamespace(tenant);
-  await eventually(`the claim ${name} ${hold ? 'held' : 'let go'}`, async () => {
-    const claim = (await custom.getNamespacedCustomObject({ ...CLAIMS, namespace, name })) as { metadata: { finalizers?: string[]; resourceVersion: string } };
-    const others = (claim.metadata.finalizers ?? []).filter((finalizer) => finalizer !== TEST_FINALIZER);
-    const finalizers = hold ? [...others, TEST_FINALIZER] : others;
-    try {
-      await custom.patchNamespacedCustomObject(
-        { ...CLAIMS, namespace, name, body: { metadata: { finalizers, resourceVersion: claim.metadata.resourceVersion } } },
-        mergePatch,
-      );
-      return true;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 409) return undefined;
-      throw error;
-    }
-  });
-}
-
-const TEST_FINALIZER = 'test.claimflow.io/hold';
-
-/**
  * Annotates an SGBackup, waiting for it to exist first: the read model shows a backup as soon as
  * it is requested, a moment before the workflow creates the object.
  */

@@ -152,11 +152,13 @@ describe('reducer', () => {
     );
   });
 
+  // An instance's first events, and its state after a list of events numbered in order.
+  const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
+  const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
+  const stateAfter = (...events: object[]) =>
+    reduceAll(events.map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
+
   test('an adoption goes on with a provisioning, a backup of its own, and a deprovisioning once its final backup is named or taken', () => {
-    const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
-    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
-    const stateAfter = (...events: object[]) =>
-      reduceAll(events.map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
     const resumedType = (...events: object[]) => operationToResume(stateAfter(...events))?.type ?? null;
     const deprovision = (finalBackup: boolean) => ({ type: 'DeprovisionRequested', requestId: 'bye', data: { finalBackup } });
     const finalBackup = { type: 'BackupRequested', requestId: 'bye', data: { backupName: 'b-final', purpose: 'final' } };
@@ -177,12 +179,8 @@ describe('reducer', () => {
   });
 
   test('an adoption goes on with a restart, a resize or an upgrade once its SGDbOps is named: a takeover awaits that SGDbOps again', () => {
-    const requested = { type: 'InstanceRequested', requestId: 'create', data: { instanceId: 'i1', tenant: 't', spec: storySpec } };
-    const ready = { type: 'InstanceReady', requestId: 'create', data: { version: '15.10', connection: { host: 'h', port: 5432, database: 'postgres', user: 'postgres', secretName: 's' } } };
-    const stateAfter = (...events: object[]) =>
-      reduceAll([requested, ready, ...events].map((event, index) => ({ ...event, actor: 'a', seq: index + 1, at: `2026-01-01T00:00:0${index}Z` }) as InstanceEvent))!;
     const toResume = (...events: object[]) => {
-      const state = stateAfter(...events);
+      const state = stateAfter(requested, ready, ...events);
       return [operationToResume(state)?.type ?? null, dbOpsToResume(state) ?? null];
     };
     const restartStarted = { type: 'RestartStarted', requestId: 'r', data: { dbOpsName: 'db-restart-3' } };
@@ -206,7 +204,7 @@ describe('reducer', () => {
     assert.deepEqual(toResume(upgrade('major', '16.6'), ...preUpgradeBackup, upgradeStarted('major')), ['major-upgrade', { name: 'db-major-9', toVersion: '16.6', backupPath: 'b-pre' }]);
 
     // What a finished operation leaves behind names no SGDbOps.
-    const done = stateAfter(upgrade('minor', '15.12'), upgradeStarted('minor'), { type: 'UpgradeCompleted', requestId: 'u', data: { kind: 'minor', dbOpsName: 'db-minor-9', version: '15.12' } });
+    const done = stateAfter(requested, ready, upgrade('minor', '15.12'), upgradeStarted('minor'), { type: 'UpgradeCompleted', requestId: 'u', data: { kind: 'minor', dbOpsName: 'db-minor-9', version: '15.12' } });
     assert.deepEqual([done.runningOperation, Object.keys(done.lastOperation ?? {}).sort()], [null, ['actor', 'finishedAt', 'id', 'startedAt', 'status', 'type']]);
   });
 });
