@@ -19,6 +19,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     readyToReadModel: new Histogram({ name: 'claimflow_claim_ready_to_read_model_seconds', help: 'From the claim seen Ready to the instance Ready in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
     schedulesRestored: new Counter({ name: 'claimflow_schedules_restored_total', help: 'Schedules deleted by hand that the Schedule keeper had made again, by kind (window, backup)', labelNames: ['kind'], registers: [registry] }),
     unmanagedInstancesFound: new Counter({ name: 'claimflow_unmanaged_instances_found_total', help: "Instances not deleted whose workflow had ended outside claimflow, counted at each of the Schedule keeper's runs that found them", registers: [registry] }),
+    fleetSlotsReleased: new Counter({ name: 'claimflow_fleet_slots_released_total', help: "Fleet maintenance slots still counted for a workflow that no longer ran, handed back by the Schedule keeper's runs", registers: [registry] }),
     apiRequests: new Histogram({ name: 'claimflow_api_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
   };
 }
@@ -26,10 +27,11 @@ export function createMetrics(registry: Registry = new Registry()) {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** What a run of the Schedule keeper made again, and the instances it found unmanaged: worth an alert, someone did it by hand. */
-export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups' | 'unmanagedCount'>): void {
+export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups' | 'unmanagedCount' | 'slotsReleased'>): void {
   if (result.restored.length > 0) metrics.schedulesRestored.inc({ kind: 'window' }, result.restored.length);
   if (result.restoredBackups.length > 0) metrics.schedulesRestored.inc({ kind: 'backup' }, result.restoredBackups.length);
   if (result.unmanagedCount > 0) metrics.unmanagedInstancesFound.inc(result.unmanagedCount);
+  if (result.slotsReleased.length > 0) metrics.fleetSlotsReleased.inc(result.slotsReleased.length);
 }
 
 /** What the read model saw: called once per newly projected event, after its transaction committed. */

@@ -153,6 +153,8 @@ export interface ScheduleKeeperResult {
   unmanagedCount: number;
   /** The first 20 of them. */
   unmanaged: UnmanagedInstance[];
+  /** Workflows (ids) whose maintenance slot the fleet still counted though they no longer run: handed back. */
+  slotsReleased: string[];
 }
 
 /** An instance not deleted whose workflow is not running: how its run ended, and when. */

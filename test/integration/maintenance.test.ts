@@ -6,7 +6,7 @@ import { resumeInstance } from '../../src/clients/resume-instance.js';
 import type { InstanceSchedules } from '../../src/activities/temporal/schedules.js';
 import { DAYS_OF_WEEK, type MaintenanceWindow } from '../../src/domain/index.js';
 import {
-  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, maintenanceScheduleId, maintenanceUpdate, restoreSchedulesUpdate, scheduleKeeperId, windowScheduleId,
+  MAINTENANCE_WINDOW_ATTRIBUTE, backupScheduleId, fleetStatusQuery, maintenanceScheduleId, maintenanceUpdate, restoreSchedulesUpdate, scheduleKeeperId, windowScheduleId,
   type MaintenanceWindowRunResult, type ScheduleKeeperResult,
 } from '../../src/workflows/messages.js';
 import { localActivityType } from '../../src/activities/readmodel/rebuild.js';
@@ -419,6 +419,21 @@ describe('the Schedule keeper', () => {
     assert.deepEqual([resumed.outcome, resumed.outcome === 'reset' && resumed.endedRunId], ['reset', runId]);
     const again = await keeperRun();
     assert.ok(!again.unmanaged.some((unmanaged) => unmanaged.instance === key), `reset, so managed again: ${JSON.stringify(again)}`);
+  });
+
+  test('a fleet slot held by a maintenance run whose workflow was ended by hand goes back to the fleet at the keeper\'s run', async () => {
+    const instance = await readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '600000' });
+    const holders = async () => (await harness.client.workflow.getHandle(fleet().fleetWorkflowId).query(fleetStatusQuery)).running;
+    // A run that will not finish while its workflow runs: it holds its slot when the workflow is ended.
+    const request = { runId: `held-${instance.name}`, actor: 'test', trigger: 'manual' as const, windowEndsAt: new Date(Date.now() + 3_600_000).toISOString(), report: false };
+    await instance.handle.startUpdate(maintenanceUpdate, { args: [request], waitForStage: 'ACCEPTED' });
+    await eventually('the run to hold a slot', async () => ((await holders()).includes(instance.handle.workflowId) ? true : undefined));
+    await instance.handle.terminate('ended by hand, as from the Temporal UI');
+
+    const found = await keeperRun();
+    assert.ok(found.slotsReleased.includes(instance.handle.workflowId), JSON.stringify(found));
+    await eventually('the slot to be free', async () => ((await holders()).includes(instance.handle.workflowId) ? undefined : true));
+    assert.ok(!(await keeperRun()).slotsReleased.includes(instance.handle.workflowId), 'handed back once');
   });
 
   test("the keeper's restore and an operation never write an instance's Schedules at once, and the newer spec lands last", async () => {

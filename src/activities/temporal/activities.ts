@@ -99,7 +99,7 @@ export function createTemporalActivities(client: Client, options: TemporalPortOp
 
     /** The keeper's run: has the Schedules deleted by hand made again (see schedule-keeper.ts). */
     async keepSchedules(input: ScheduleKeeperInput): Promise<ScheduleKeeperResult> {
-      const result = await keepSchedules(client, sources, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue });
+      const result = await keepSchedules(client, sources, { ...input, taskQueue: options.scheduledTaskQueue ?? Context.current().info.taskQueue, fleetWorkflowId });
       options.observeKeeperRun?.(result);
       return result;
     },

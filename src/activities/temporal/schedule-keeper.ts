@@ -9,6 +9,7 @@ import {
 import type { InstanceKey } from '../readmodel/keeper-queries.js';
 import { refusalOf } from './refusals.js';
 import { createWindowSchedule, remove, upsert } from './schedules.js';
+import { releaseSlotsOfEndedHolders } from './fleet-slots.js';
 import { findUnmanagedInstances } from './unmanaged-instances.js';
 import { quoted, runningInstancesQuery } from './visibility.js';
 
@@ -19,9 +20,11 @@ import { quoted, runningInstancesQuery } from './visibility.js';
 //   makes that window's from its key, and asks again without it.
 // - An instance's backup Schedule is the instance's own: the keeper asks the instances that the
 //   read model says have a backup policy, and whose Schedule is missing, to write theirs again.
-// - An instance whose workflow ended outside claimflow is reported (unmanaged-instances.ts).
+// - An instance whose workflow ended outside claimflow is reported (unmanaged-instances.ts), and a
+//   fleet slot its maintenance run held is handed back (fleet-slots.ts).
 // With nothing missing a run is one list of Schedules, one visibility query and one read-model
-// query, then one read-model query and a list of the namespace's running instances.
+// query, then one read-model query and a list of the namespace's running instances, and a query
+// of the fleet with one description per slot held.
 
 /** The window of one running instance whose window is none of `known`, if any. */
 async function aWindowOutside(client: Client, instanceTaskQueue: string, known: Set<string>): Promise<string | undefined> {
@@ -124,13 +127,18 @@ async function restoreWindowSchedules(client: Client, listed: Set<string>, input
 }
 
 /** The keeper's run: the windows' Schedules, then the instances' backup Schedules. */
-export async function keepSchedules(client: Client, sources: ScheduleKeeperSources, input: ScheduleKeeperInput & { taskQueue: string }): Promise<ScheduleKeeperResult> {
+export async function keepSchedules(
+  client: Client,
+  sources: ScheduleKeeperSources,
+  input: ScheduleKeeperInput & { taskQueue: string; fleetWorkflowId: string },
+): Promise<ScheduleKeeperResult> {
   const listed = new Set<string>();
   for await (const schedule of client.schedule.list()) listed.add(schedule.scheduleId);
   const windows = await restoreWindowSchedules(client, listed, input);
   const backups = await restoreBackupSchedules(client, listed, await sources.instancesWithBackupPolicy(), input.instanceTaskQueue);
   const unmanaged = await findUnmanagedInstances(client, await sources.liveInstances(), input.instanceTaskQueue);
-  const result = { ...windows, ...backups, ...unmanaged };
+  const slots = await releaseSlotsOfEndedHolders(client, input.fleetWorkflowId);
+  const result = { ...windows, ...backups, ...unmanaged, ...slots };
   // Someone deleted these: the worker's log says which, beside the run's result in the Temporal UI.
   const { log } = Context.current();
   if (result.restored.length > 0) log.warn('window Schedules were missing and are made again', { windows: result.restored });
@@ -139,6 +147,7 @@ export async function keepSchedules(client: Client, sources: ScheduleKeeperSourc
   if (result.unmanagedCount > 0) {
     log.warn('instances whose workflow ended outside claimflow: nothing maintains them until the platform team resumes them (npm run instance:resume)', { count: result.unmanagedCount, instances: result.unmanaged });
   }
+  if (result.slotsReleased.length > 0) log.warn('fleet maintenance slots held by workflows that no longer run are handed back', { holders: result.slotsReleased });
   return result;
 }
 
