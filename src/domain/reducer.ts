@@ -10,6 +10,10 @@ const UPGRADE_OPERATION: Record<UpgradeKind, OperationType> = {
   security: 'security-upgrade',
 };
 const UPGRADES: OperationType[] = ['minor-upgrade', 'major-upgrade', 'security-upgrade'];
+
+/** The kind of upgrade an operation type is, if it is one. */
+export const upgradeKindOf = (type: OperationType): UpgradeKind | undefined =>
+  (Object.keys(UPGRADE_OPERATION) as UpgradeKind[]).find((kind) => UPGRADE_OPERATION[kind] === type);
 // Operations whose one step left, once their SGDbOps is named, is that SGDbOps (dbOpsToResume).
 const AWAITING_ONE_SGDBOPS: OperationType[] = ['restart', 'scale', ...UPGRADES];
 // Operations that take a backup of their own before they go on (backupToResume).

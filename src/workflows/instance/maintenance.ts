@@ -3,10 +3,10 @@ import {
   MAINTENANCE_BACKUPS_KEPT, expiredBackups, planMaintenance,
   type BackupRecord, type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
-import { releaseSlotSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
+import { releaseSlotSignal, scheduledWorkFinishedSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import { localSteps, type Proxies } from './activities.js';
 import { PROJECTION_BEFORE_EACH_STEP_PATCH, type InstanceEntity } from './entity.js';
-import type { Actor, Operations } from './operations.js';
+import type { Actor, Operations, Outcome } from './operations.js';
 import { instancePatched } from './patches.js';
 
 // Runs recorded before it released the slot through an activity, after the last projection.
@@ -107,10 +107,24 @@ export class ScheduledWork {
     const by: Actor = { actor: request.actor, requestId: runId };
     const busy = await this.waitUntilFree(Date.parse(request.notAfter));
     if (busy) return { runId, status: 'skipped', detail: `${busy} was still running` };
-    const backup = await this.operations.takeBackup(by, 'scheduled');
+    return this.afterScheduledBackup(by, await this.operations.takeBackup(by, 'scheduled'));
+  }
+
+  /** Retention once a scheduled backup completed, and what its run is told. */
+  private async afterScheduledBackup(by: Actor, backup: Outcome & { name: string }): Promise<ScheduledWorkResult> {
+    const runId = by.requestId;
     if (!backup.ok) return { runId, status: 'failed', detail: backup.message };
     await this.applyRetention(by);
     return { runId, status: 'completed', detail: `backup ${backup.name}` };
+  }
+
+  /** Tells the run workflow (its id is the run id) how its work went: it waits for this, not for the Update. */
+  async reportTo(runId: string, result: ScheduledWorkResult): Promise<void> {
+    if (instancePatched('report-by-local-activity')) {
+      await this.activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${runId}` }, [{ runId, result }]);
+    } else if (instancePatched('report-scheduled-work')) {
+      await getExternalWorkflowHandle(runId).signal(scheduledWorkFinishedSignal, result).catch(() => undefined);
+    }
   }
 
   /**
@@ -152,12 +166,9 @@ export class ScheduledWork {
    * its name, then retention as its run would have applied it, and the run that waits is told.
    */
   async finishScheduledBackup(by: Actor, backup: BackupRecord): Promise<void> {
-    const taken = await this.operations.finishBackup(by, backup.name, 'scheduled');
-    if (taken.ok) await this.applyRetention(by);
+    const result = await this.afterScheduledBackup(by, await this.operations.finishBackup(by, backup.name, 'scheduled'));
     await this.entity.flush();
-    const runId = by.requestId;
-    const result: ScheduledWorkResult = taken.ok ? { runId, status: 'completed', detail: `backup ${taken.name}` } : { runId, status: 'failed', detail: taken.message };
-    await this.activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${runId}` }, [{ runId, result }]);
+    await this.reportTo(by.requestId, result);
   }
 
   /**

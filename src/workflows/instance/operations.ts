@@ -1,5 +1,5 @@
 import {
-  backupName, dbOpsName, majorOf, tenantNamespace,
+  backupName, dbOpsName, majorOf, tenantNamespace, upgradeKindOf,
   type BackupPurpose, type BackupRecord, type CommandEnvelope, type CommandOf, type DbOpsToResume, type RunningOperation, type UpgradeKind,
 } from '../../domain/logic.js';
 import { condition, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
@@ -37,7 +37,6 @@ const CLAIM_APPLY_BY_LOCAL_ACTIVITY_PATCH = 'claim-apply-by-local-activity';
 
 export type Actor = Pick<CommandEnvelope, 'requestId' | 'actor' | 'reason'>;
 type RestartingOperation = 'scale' | 'restart' | 'maintenance';
-const UPGRADE_KINDS = { 'minor-upgrade': 'minor', 'major-upgrade': 'major', 'security-upgrade': 'security' } as const satisfies Record<string, UpgradeKind>;
 export type Outcome = { ok: true } | { ok: false; reason: string; message: string };
 
 export class Operations {
@@ -129,14 +128,14 @@ export class Operations {
    * waiting for its SGDbOps (dbOpsToResume): awaits that SGDbOps again and records how it ended.
    */
   async finishDbOps(actor: Actor, operation: RunningOperation, dbOps: DbOpsToResume): Promise<void> {
-    if (operation.type === 'restart') {
-      await this.finishRestart(actor, 'restart', dbOps.name);
+    const upgrade = upgradeKindOf(operation.type);
+    if (upgrade) {
+      await this.finishUpgrade(actor, upgrade, dbOps.name, dbOps.toVersion ?? this.state.version ?? this.state.spec.version, dbOps.backupPath);
     } else if (operation.type === 'scale') {
       const restarted = await this.finishRestart(actor, 'scale', dbOps.name);
       if (restarted.ok) this.entity.record({ type: 'ScaleCompleted', ...this.by(actor), data: { size: this.state.spec.size } });
     } else {
-      const kind = UPGRADE_KINDS[operation.type as keyof typeof UPGRADE_KINDS];
-      await this.finishUpgrade(actor, kind, dbOps.name, dbOps.toVersion ?? this.state.version ?? this.state.spec.version, dbOps.backupPath);
+      await this.finishRestart(actor, 'restart', dbOps.name);
     }
     await this.entity.flush();
   }

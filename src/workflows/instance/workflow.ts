@@ -1,10 +1,10 @@
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   backupToResume, dbOpsToResume, decide, maintenanceUnfinished, operationToResume, refuseMaintenance, refuseScheduledWork,
   type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type RunningOperation, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import {
-  commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, scheduledWorkFinishedSignal, slotGrantedSignal, stateQuery,
+  commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { proxies } from './activities.js';
@@ -12,7 +12,6 @@ import { InstanceEntity } from './entity.js';
 import { ScheduledWork } from './maintenance.js';
 import { Operations } from './operations.js';
 import { resolveSettings } from './settings.js';
-import { instancePatched } from './patches.js';
 import { domainSchemas } from '../shared-modules.js';
 
 // Adopting runs recorded before an operation could be resumed abandoned every one. Asked by
@@ -116,12 +115,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
       await entity.flush();
       // The run workflow (its id is the run id) waits for this report rather than for the Update;
       // a window's run and the API wait for neither.
-      if (request.report === false) return result;
-      if (instancePatched('report-by-local-activity')) {
-        await activities.local.reportScheduledWork.executeWithOptions({ summary: `report ${result.status} to ${request.runId}` }, [{ runId: request.runId, result }]);
-      } else if (instancePatched('report-scheduled-work')) {
-        await getExternalWorkflowHandle(request.runId).signal(scheduledWorkFinishedSignal, result).catch(() => undefined);
-      }
+      if (request.report !== false) await scheduled.reportTo(request.runId, result);
       return result;
     },
     validator: (request: T): void => {
