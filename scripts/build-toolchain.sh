@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local servers claimflow runs against (Temporal dev server, etcd, kube-apiserver,
-# kubectl) from the Go module proxy and caches them outside the clone, keyed by version and by
-# the wrapper module's go.sum, so a second run does nothing.
+# kubectl), and promtool for the alert rules' tests, from the Go module proxy and caches them
+# outside the clone, keyed by version and by the wrapper module's go.sum, so a second run does nothing.
 #
 #   scripts/build-toolchain.sh          build what is missing, print the cache directory
 #   CLAIMFLOW_TOOLCHAIN_CACHE=dir ...   cache somewhere else (default ~/.cache/claimflow/toolchain)
@@ -13,6 +13,7 @@ cache_root=${CLAIMFLOW_TOOLCHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/claimflo
 TEMPORAL_CLI_VERSION=1.5.1
 ETCD_VERSION=3.6.16
 KUBERNETES_VERSION=1.34.4
+PROMETHEUS_VERSION=3.16.0   # its Go module is v0.316.0 (toolchain/promtool/go.mod)
 
 say() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] error: %s\n' "$*" >&2; exit 1; }
@@ -24,8 +25,8 @@ go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 # key = version + hash of the wrapper's go.sum: a changed pin rebuilds, nothing else does
 key_of() { printf '%s-%s' "$2" "$(sha256sum "$here/toolchain/$1/go.sum" | cut -c1-12)"; }
 
-build() { # build <wrapper dir> <version> <binary name> <package> [ldflags]
-  local wrapper=$1 version=$2 name=$3 pkg=$4 ldflags=${5:-}
+build() { # build <wrapper dir> <version> <binary name> <package> [ldflags] [build tags]
+  local wrapper=$1 version=$2 name=$3 pkg=$4 ldflags=${5:-} tags=${6:-}
   local dir="$cache_root/$name-$(key_of "$wrapper" "$version")"
   if [ -x "$dir/$name" ]; then
     say "$name $version: cached ($dir)"
@@ -34,7 +35,7 @@ build() { # build <wrapper dir> <version> <binary name> <package> [ldflags]
     local started=$SECONDS tmp
     mkdir -p "$dir"
     tmp=$(mktemp "$dir/.$name.XXXXXX")
-    if ! (cd "$here/toolchain/$wrapper" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
+    if ! (cd "$here/toolchain/$wrapper" && go build -trimpath -tags "$tags" -ldflags "-s -w $ldflags" -o "$tmp" "$pkg"); then
       rm -f "$tmp"
       die "building $name failed; see the go output above (a network error means the Go module proxy was unreachable)"
     fi
@@ -59,5 +60,9 @@ build temporal "$TEMPORAL_CLI_VERSION" temporal github.com/temporalio/cli/cmd/te
 build etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3
 build kube-apiserver "$KUBERNETES_VERSION" kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$(k8s_ldflags)"
 build kube-apiserver "$KUBERNETES_VERSION" kubectl k8s.io/kubernetes/cmd/kubectl "$(k8s_ldflags)"
+# remove_all_sd: promtool without Prometheus's service discoveries (the SDK of every cloud), which
+# only scraping uses; rule checks and rule unit tests need none of them
+build promtool "$PROMETHEUS_VERSION" promtool github.com/prometheus/prometheus/cmd/promtool \
+  "-X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" remove_all_sd
 
 echo "$cache_root/current"

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StackError } from './util.js';
 
-export const TOOLCHAIN_BINARIES = ['temporal', 'etcd', 'kube-apiserver', 'kubectl'] as const;
+export const TOOLCHAIN_BINARIES = ['temporal', 'etcd', 'kube-apiserver', 'kubectl', 'promtool'] as const;
 
 export function missingBinaries(dir: string): string[] {
   return TOOLCHAIN_BINARIES.filter((b) => !existsSync(join(dir, b)));

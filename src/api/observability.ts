@@ -7,10 +7,11 @@ import type { Metrics } from '../observability/metrics.js';
 
 export const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unknown';
 
-/** Observes every answered request in `claimflow_api_request_duration_seconds`. */
+/** Observes every answered request in `claimflow_api_request_duration_seconds`, and each 5xx in `claimflow_api_server_errors_total`. */
 export function observeRequests(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', (request, reply, done) => {
     metrics.apiRequests.observe({ method: request.method, route: routeOf(request), status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 500) metrics.apiServerErrors.inc();
     done();
   });
 }

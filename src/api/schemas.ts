@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
-  BackupName, ChangeSettingsCommand, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, Subscription, TOPIC_NAMES,
-  UpgradeCommand, type BackupPurpose, type MaintenanceRun, type OperationType, type Phase,
+  BackupName, ChangeSettingsCommand, OPERATION_TYPES, InstanceName, InstanceSpec, MaintenanceWindow, BackupPolicy, ScaleCommand, SizeName, Subscription, TOPIC_NAMES,
+  UpgradeCommand, type BackupPurpose, type MaintenanceRun, type Phase,
 } from '../domain/index.js';
 
 // The HTTP shapes. Request bodies are built from the domain's schemas (strict: unknown fields are
@@ -11,10 +11,6 @@ import {
 // Written as records so that a value the domain adds is a compile error here until it is listed.
 const keysOf = <K extends string>(record: Record<K, true>) => Object.keys(record) as [K, ...K[]];
 export const PHASES = keysOf<Phase>({ provisioning: true, ready: true, failed: true, deprovisioning: true, deleted: true });
-export const OPERATION_TYPES = keysOf<OperationType>({
-  provision: true, scale: true, restart: true, 'minor-upgrade': true, 'major-upgrade': true, 'security-upgrade': true,
-  backup: true, 'delete-backup': true, 'change-settings': true, maintenance: true, deprovision: true,
-});
 const BACKUP_PURPOSES = keysOf<BackupPurpose>({ 'on-demand': true, 'pre-upgrade': true, final: true, scheduled: true, maintenance: true });
 export const MAINTENANCE_STATUSES = keysOf<MaintenanceRun['status']>({ waiting: true, running: true, completed: true, failed: true, skipped: true });
 const MAINTENANCE_TRIGGERS = keysOf<MaintenanceRun['trigger']>({ schedule: true, manual: true });

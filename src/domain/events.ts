@@ -19,6 +19,14 @@ export type OperationType =
   | 'maintenance'
   | 'deprovision';
 
+// A record, so that a type added above is a compile error here until it is listed.
+const EVERY_OPERATION_TYPE: Record<OperationType, true> = {
+  provision: true, scale: true, restart: true, 'minor-upgrade': true, 'major-upgrade': true, 'security-upgrade': true,
+  backup: true, 'delete-backup': true, 'change-settings': true, maintenance: true, deprovision: true,
+};
+/** Every operation type: for what must know them before the first happens (the API's filter, counters exported at zero). */
+export const OPERATION_TYPES = Object.keys(EVERY_OPERATION_TYPE) as [OperationType, ...OperationType[]];
+
 export type MaintenanceTrigger = 'schedule' | 'manual';
 export type MaintenanceStep = 'backup' | 'upgrade' | 'restart';
 

@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { InstanceEvent, InstanceState } from '../domain/index.js';
+import { OPERATION_TYPES, type FinishedOperation, type InstanceEvent, type InstanceState } from '../domain/index.js';
 import type { ScheduleKeeperResult } from '../workflows/messages.js';
 
 // Prometheus metrics of claimflow's own. The worker observes operations and the projection as
@@ -8,9 +8,12 @@ import type { ScheduleKeeperResult } from '../workflows/messages.js';
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const OPERATION_BUCKETS = [0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200];
 
+const OPERATION_RESULTS: FinishedOperation['status'][] = ['succeeded', 'failed'];
+const RESTORED_SCHEDULE_KINDS = ['window', 'backup'] as const;
+
 export function createMetrics(registry: Registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
-  return {
+  const metrics = {
     registry,
     operations: new Counter({ name: 'claimflow_operations_total', help: 'Finished operations by type and result', labelNames: ['type', 'result'], registers: [registry] }),
     operationDuration: new Histogram({ name: 'claimflow_operation_duration_seconds', help: 'Duration of finished operations, from request to result', labelNames: ['type', 'result'], buckets: OPERATION_BUCKETS, registers: [registry] }),
@@ -21,15 +24,22 @@ export function createMetrics(registry: Registry = new Registry()) {
     unmanagedInstancesFound: new Counter({ name: 'claimflow_unmanaged_instances_found_total', help: "Instances not deleted whose workflow had ended outside claimflow, counted at each of the Schedule keeper's runs that found them", registers: [registry] }),
     fleetSlotsReleased: new Counter({ name: 'claimflow_fleet_slots_released_total', help: "Fleet maintenance slots still counted for a workflow that no longer ran, handed back by the Schedule keeper's runs", registers: [registry] }),
     apiRequests: new Histogram({ name: 'claimflow_api_request_duration_seconds', help: 'API request durations', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    apiServerErrors: new Counter({ name: 'claimflow_api_server_errors_total', help: 'Requests the API answered with a 5xx (their route and status are in claimflow_api_request_duration_seconds)', registers: [registry] }),
   };
+  // A labelled series is born at its first increment, and Prometheus's increase() and rate() see
+  // no rise in a series whose first sample is already 1: the first failure of each type after a
+  // start would never alert. Every series an alert counts therefore starts at 0.
+  for (const type of OPERATION_TYPES) for (const result of OPERATION_RESULTS) metrics.operations.inc({ type, result }, 0);
+  for (const kind of RESTORED_SCHEDULE_KINDS) metrics.schedulesRestored.inc({ kind }, 0);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** What a run of the Schedule keeper made again, and the instances it found unmanaged: worth an alert, someone did it by hand. */
 export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups' | 'unmanagedCount' | 'slotsReleased'>): void {
-  if (result.restored.length > 0) metrics.schedulesRestored.inc({ kind: 'window' }, result.restored.length);
-  if (result.restoredBackups.length > 0) metrics.schedulesRestored.inc({ kind: 'backup' }, result.restoredBackups.length);
+  const restored: Record<(typeof RESTORED_SCHEDULE_KINDS)[number], number> = { window: result.restored.length, backup: result.restoredBackups.length };
+  for (const kind of RESTORED_SCHEDULE_KINDS) if (restored[kind] > 0) metrics.schedulesRestored.inc({ kind }, restored[kind]);
   if (result.unmanagedCount > 0) metrics.unmanagedInstancesFound.inc(result.unmanagedCount);
   if (result.slotsReleased.length > 0) metrics.fleetSlotsReleased.inc(result.slotsReleased.length);
 }

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { trace } from '@opentelemetry/api';
+import pg from 'pg';
+import { buildApp } from '../../src/api/app.js';
 import type { CreatedBody } from '../../src/api/schemas.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createTracing, type Tracing } from '../../src/observability/tracing.js';
@@ -46,10 +48,28 @@ test('/metrics counts requests by method, route template and status, without aut
   assert.ok(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances",status="200"}') >= 1);
   assert.ok(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances",status="401"}') >= 1);
   assert.ok(!text.includes(missing), 'labels hold route templates, never URLs');
+  assert.equal(sample(text, 'claimflow_api_server_errors_total'), 0, 'a 4xx is the caller\'s, not a server error');
   assert.match(text, /^process_cpu_user_seconds_total /m, 'and the process metrics');
 
   const spec = (await apiClient(h.app)<{ paths: Record<string, unknown> }>('GET', '/openapi.json')).body;
   assert.ok(spec.paths['/metrics']);
+});
+
+test('a 5xx is counted in claimflow_api_server_errors_total, which an alert watches', async () => {
+  const { token } = await h.tenant('fives');
+  // PostgreSQL unreachable: the API answers 503 (even the token cannot be checked)
+  const deadPool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:9/claimflow', connectionTimeoutMillis: 1_000 });
+  const metrics = createMetrics();
+  const noDatabase = buildApp({ client: h.client, pool: deadPool, taskQueue: h.taskQueue, metrics });
+  try {
+    for (let i = 0; i < 2; i++) assert.equal((await apiClient(noDatabase, token)('GET', '/v1/instances')).status, 503);
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'claimflow_api_server_errors_total'), 2);
+    assert.equal(sample(text, 'claimflow_api_request_duration_seconds_count{method="GET",route="/v1/instances",status="503"}'), 2);
+  } finally {
+    await noDatabase.close();
+    await deadPool.end();
+  }
 });
 
 test('a request is a span; the workflow start it makes is its child, in the same trace', async () => {

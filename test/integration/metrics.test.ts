@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { freePortPair } from '../../stack/config.js';
+import { OPERATION_TYPES } from '../../src/domain/index.js';
 import { scheduleKeeperId, windowScheduleId } from '../../src/workflows/messages.js';
 import { annotateClaim, get } from '../support/kube.js';
 import { eventually, send, startInstance, waitForState } from '../support/lifecycle.js';
@@ -15,6 +16,17 @@ const processes = workerProcessHarness();
 test('the worker exposes operations, durations, projection lag, reaction time and SDK metrics', async () => {
   const port = await freePortPair();
   await processes.spawn({ WORKER_METRICS_PORT: String(port) });
+  // Before anything happened, every series an alert counts is there at 0: Prometheus sees no rise
+  // in a series born at 1, so the first failure after a start would alert nobody.
+  const atStart = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  for (const series of [
+    ...OPERATION_TYPES.map((type) => `claimflow_operations_total{type="${type}",result="failed"}`),
+    'claimflow_schedules_restored_total{kind="window"}',
+    'claimflow_schedules_restored_total{kind="backup"}',
+    'claimflow_unmanaged_instances_found_total',
+  ]) {
+    assert.equal(sample(atStart, series), 0, series);
+  }
   const instance = await startInstance(processes.harness());
   await eventually('the claim', async () => ((await get('postgresqlinstances', instance.namespace, instance.name)) ? true : undefined));
   await annotateClaim(instance.namespace, instance.name, { 'fail-ops': 'restart' });
@@ -52,4 +64,17 @@ test('the worker exposes operations, durations, projection lag, reaction time an
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return sample(body, 'claimflow_unmanaged_instances_found_total') >= 1 ? true : undefined;
   });
+
+  // A workflow task that fails (here: a type the worker does not know) shows in the SDK's series
+  // that ClaimflowWorkflowTasksFailing sums by workflow_type: its name and label as exported.
+  const failing = await client.workflow.start('noSuchWorkflow', { taskQueue, workflowId: `metrics-${instance.name}-unknown-type` });
+  try {
+    await eventually('the SDK to count the failed workflow task', async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const failed = body.split('\n').find((line) => /^temporal_workflow_task_execution_failed\{[^}]*\bworkflow_type="noSuchWorkflow"[^}]*\} [1-9]/.test(line));
+      return failed ? true : undefined;
+    });
+  } finally {
+    await failing.terminate('test over');
+  }
 });

@@ -3,7 +3,8 @@
 //       variable the worker and the API read (derived from the code, not from a list);
 //   (b) each kustomize overlay renders, and the apiserver accepts every rendered object
 //       (server-side apply, server dry run); the monitoring component scrapes ports that exist
-//       and pass the network policies, and alerts only on series claimflow exports;
+//       and pass the network policies, and alerts only on series claimflow exports, as its unit
+//       tests say (promtool test rules);
 //   (c) the worker's RBAC, applied for real, allows exactly what the worker does and the API's
 //       service account nothing (kubectl auth can-i, impersonating the service accounts);
 //   (d) the Crossplane XRD and Composition parse, agree with each other, with the claim CRD
@@ -17,6 +18,7 @@ import { after, describe, test } from 'node:test';
 import { DCLinter } from 'dclint';
 import { parse, parseAllDocuments } from 'yaml';
 import { CLAIM_CRD_PATH, ROOT, XRD_PATH, renderClaimCrd } from '../../scripts/generate-claim-crd.js';
+import { MONITORING_DIR, readAlertUnitTests, testAlertRules } from '../../scripts/test-alert-rules.js';
 import { COMPOSITION, OBJECT_STORAGE, renderCluster } from '../../simulator/claims.js';
 import type { Claim } from '../../simulator/types.js';
 import { SIZES } from '../../src/domain/sizes.js';
@@ -356,7 +358,7 @@ describe('deploy/kubernetes/components/monitoring', () => {
         'apiVersion: kustomize.config.k8s.io/v1beta1',
         'kind: Kustomization',
         `resources: [${to('deploy/kubernetes/overlays/production')}]`,
-        `components: [${to('deploy/kubernetes/components/monitoring')}]`,
+        `components: [${relative(dir, MONITORING_DIR)}]`,
       ].join('\n'));
       return yamlDocs(await kubectlOk(['kustomize', dir]));
     } finally {
@@ -396,6 +398,18 @@ describe('deploy/kubernetes/components/monitoring', () => {
         assert.ok(exported.has(series.replace(/_(bucket|count|sum)$/, '')), `${rule.alert} asks for ${series}, which claimflow does not export`);
       }
     }
+  });
+
+  test('the alerts fire, stay quiet and read as their unit tests say (promtool test rules, on the rendered PrometheusRule)', async () => {
+    const groups = ofKind(await renderMonitored(), 'PrometheusRule').flatMap((rule) => rule.spec.groups);
+    const { code, output } = await testAlertRules(join(testEnv.toolchainBin, 'promtool'), groups);
+    assert.equal(code, 0, `promtool test rules:\n${output}`);
+  });
+
+  test('every alert has a unit test that sees it fire', async () => {
+    const alerts = ofKind(await renderMonitored(), 'PrometheusRule').flatMap((rule) => rule.spec.groups.flatMap((group: any) => group.rules.map((r: any) => r.alert)));
+    const seenFiring = new Set(readAlertUnitTests().tests.flatMap((t) => (t.alert_rule_test ?? []).filter((c) => c.exp_alerts.length > 0).map((c) => c.alertname)));
+    assert.deepEqual(alerts.filter((alert) => !seenFiring.has(alert)), []);
   });
 
   test("the alerts are PromQL as Prometheus's analyzer reads it, and their annotations use only labels their expression keeps", async () => {
