@@ -1,10 +1,11 @@
-// The Kubernetes port's claim apply against the harness's kube-apiserver: the tenant's namespace
-// is made on the tenant's first apply, and later applies do not ask for it again.
+// The Kubernetes port against the harness's kube-apiserver: the tenant's namespace is made on the
+// tenant's first apply, and later applies do not ask for it again; objects are labelled as the API
+// server accepts, and a create it refuses fails the step at once, in its words.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createKubernetesActivities } from '../../src/activities/kubernetes/activities.js';
 import { createKubeClients } from '../../src/activities/kubernetes/client.js';
-import { CLAIM } from '../../src/activities/kubernetes/resources.js';
+import { CLAIM, LABELS, SGBACKUP } from '../../src/activities/kubernetes/resources.js';
 import { loadKubeConfig, uniqueName } from '../support/env.js';
 
 const parameters = {
@@ -45,4 +46,27 @@ test('applyClaim makes a missing tenant namespace once, then applies without ask
   assert.equal(namespaceCreates, 1, 'applies into an existing namespace do not ask to create it');
   const claims = await clients.objects.list(CLAIM.apiVersion, CLAIM.kind, namespace);
   assert.deepEqual(claims.items.map((claim) => claim.metadata?.name).sort(), ['billing-db', 'orders-db']);
+});
+
+test("a run id that, cut to a label's 63 characters, ends in '-' still labels its SGBackup; a create the API server refuses fails at once", async () => {
+  const clients = createKubeClients(loadKubeConfig());
+  const kubernetes = createKubernetesActivities(clients);
+  const namespace = uniqueName('tenant-ns');
+  await clients.core.createNamespace({ body: { metadata: { name: namespace } } });
+  const ref = { tenant: namespace, namespace, instanceName: 'orders', instanceId: uniqueName('id') };
+  const deadline = Date.now() + 30_000;
+  // a window's run, as a test window's Schedule names it: the 63rd character is the '-' after the hour
+  const operationId = 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17-52-10Z';
+  assert.equal(operationId.slice(0, 63).at(-1), '-');
+
+  const outcome = await kubernetes.runBackup({ ref, name: 'orders-backup-1', cluster: 'orders', operationId, managedLifecycle: false, deadline });
+  assert.ok(outcome.status === 'completed' || outcome.reason !== 'ObjectRefused', JSON.stringify(outcome));
+  const backup = await clients.objects.read({ apiVersion: SGBACKUP.apiVersion, kind: SGBACKUP.kind, metadata: { name: 'orders-backup-1', namespace } });
+  assert.equal(backup.metadata?.labels?.[LABELS.operation], 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17');
+
+  const refused = await kubernetes.runBackup({ ref, name: 'Orders_Backup', cluster: 'orders', operationId: 'op-2', managedLifecycle: false, deadline });
+  assert.equal(refused.status, 'failed');
+  assert.equal(refused.status === 'failed' && refused.reason, 'ObjectRefused');
+  assert.match(refused.status === 'failed' ? refused.message : '', /^the Kubernetes API server refused SGBackup Orders_Backup: .*metadata\.name/);
+  assert.ok(Date.now() < deadline, 'before its deadline, not when it passed');
 });

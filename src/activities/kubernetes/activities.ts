@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Connection } from '../../domain/events.js';
-import { isStatus, readOrUndefined, serverSideApply, type KubeClients } from './client.js';
+import { isStatus, readOrUndefined, serverSideApply, statusMessage, type KubeClients } from './client.js';
 import {
   CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS, LABELS,
   buildBackup, buildClaim, buildDbOps, conditionOf, isTrue,
@@ -36,6 +36,19 @@ const header = (resource: { apiVersion: string; kind: string }, namespace: strin
   kind: resource.kind,
   metadata: { name, namespace },
 });
+
+/**
+ * A create the API server refuses as invalid is refused again on every retry: the step fails now,
+ * in the server's words, rather than when its deadline has passed.
+ */
+async function refusedAsFailure<T>(what: string, run: () => Promise<T>): Promise<T | { status: 'failed'; reason: string; message: string }> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isStatus(error, 422) && !isStatus(error, 400)) throw error;
+    return { status: 'failed', reason: 'ObjectRefused', message: `the Kubernetes API server refused ${what}: ${statusMessage(error)}` };
+  }
+}
 
 function activityContext(): { signal?: AbortSignal; heartbeat: (detail: string) => void } {
   try {
@@ -202,7 +215,7 @@ export function createKubernetesActivities(clients: KubeClients) {
      */
     async runDbOps(input: CreateDbOpsInput & Deadline): Promise<OperationOutcome> {
       const where = { namespace: input.ref.namespace, name: input.name, cluster: input.cluster, deadline: input.deadline };
-      return waitForDbOps(where, () => createDbOpsObject(input));
+      return refusedAsFailure(`SGDbOps ${input.name}`, () => waitForDbOps(where, () => createDbOpsObject(input)));
     },
 
     async createBackup(input: CreateBackupInput): Promise<void> {
@@ -212,7 +225,7 @@ export function createKubernetesActivities(clients: KubeClients) {
 
     /** Creates the SGBackup (or adopts this operation's) and waits for it to finish, as runDbOps. */
     async runBackup(input: CreateBackupInput & Deadline): Promise<BackupOutcome> {
-      return waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline }, () => createBackupObject(input));
+      return refusedAsFailure(`SGBackup ${input.name}`, () => waitForBackup({ namespace: input.ref.namespace, name: input.name, deadline: input.deadline }, () => createBackupObject(input)));
     },
 
     async deleteBackup(input: { namespace: string; name: string }): Promise<void> {

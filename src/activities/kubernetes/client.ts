@@ -74,6 +74,20 @@ export function loadKubeConfig(path?: string): KubeConfig {
 
 export const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code;
 
+/** The API server's own words for a refused request (its Status message), else the error's. */
+export function statusMessage(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body: unknown = error.body;
+    try {
+      const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | null;
+      if (typeof status?.message === 'string') return status.message;
+    } catch {
+      // not a Status: the exception's own message below
+    }
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Reads an object, or undefined when it does not exist. */
 export async function readOrUndefined(clients: KubeClients, header: CustomObject): Promise<CustomObject | undefined> {
   try {

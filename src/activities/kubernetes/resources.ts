@@ -51,8 +51,16 @@ const labelsOf = (ref: InstanceRef, operationId?: string): Record<string, string
   [LABELS.tenant]: ref.tenant,
   [LABELS.instance]: ref.instanceName,
   [LABELS.instanceId]: ref.instanceId,
-  ...(operationId ? { [LABELS.operation]: operationId.slice(0, 63).replace(/[^A-Za-z0-9_.-]/g, '-') } : {}),
+  ...(operationId ? { [LABELS.operation]: operationLabel(operationId) } : {}),
 });
+
+/**
+ * An operation id as a label value: at most 63 characters of letters, digits, '-', '_' and '.',
+ * beginning and ending with a letter or digit. A run id cut at 63 can end in '-' (a window's run
+ * at some times of day): the API server refused that object, on every retry.
+ */
+export const operationLabel = (operationId: string): string =>
+  operationId.slice(0, 63).replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 
 export interface ClaimParameters {
   size: string;
