@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { OPERATION_TYPES, type FinishedOperation, type InstanceEvent, type InstanceState } from '../domain/index.js';
+import { OPERATION_TYPES, type FinishedOperation, type InstanceEvent, type InstanceState, type MaintenanceRun } from '../domain/index.js';
 import type { ScheduleKeeperResult } from '../workflows/messages.js';
 
 // Prometheus metrics of claimflow's own. The worker observes operations and the projection as
@@ -10,6 +10,7 @@ const OPERATION_BUCKETS = [0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200];
 
 const OPERATION_RESULTS: FinishedOperation['status'][] = ['succeeded', 'failed'];
 const RESTORED_SCHEDULE_KINDS = ['window', 'backup'] as const;
+const MAINTENANCE_RUN_ENDS: MaintenanceRun['status'][] = ['completed', 'failed', 'skipped'];
 
 export function createMetrics(registry: Registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
@@ -20,6 +21,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     eventsProjected: new Counter({ name: 'claimflow_events_projected_total', help: 'Events written to the read model', labelNames: ['type'], registers: [registry] }),
     projectionLag: new Histogram({ name: 'claimflow_projection_lag_seconds', help: 'From an event being recorded by its workflow to its row in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
     readyToReadModel: new Histogram({ name: 'claimflow_claim_ready_to_read_model_seconds', help: 'From the claim seen Ready to the instance Ready in the read model', buckets: LATENCY_BUCKETS, registers: [registry] }),
+    maintenanceRuns: new Counter({ name: 'claimflow_maintenance_runs_total', help: "Instances' maintenance runs by how they ended (completed, failed, skipped: the window closed first)", labelNames: ['status'], registers: [registry] }),
     schedulesRestored: new Counter({ name: 'claimflow_schedules_restored_total', help: 'Schedules deleted by hand that the Schedule keeper had made again, by kind (window, backup)', labelNames: ['kind'], registers: [registry] }),
     unmanagedInstancesFound: new Counter({ name: 'claimflow_unmanaged_instances_found_total', help: "Instances not deleted whose workflow had ended outside claimflow, counted at each of the Schedule keeper's runs that found them", registers: [registry] }),
     fleetSlotsReleased: new Counter({ name: 'claimflow_fleet_slots_released_total', help: "Fleet maintenance slots still counted for a workflow that no longer ran, handed back by the Schedule keeper's runs", registers: [registry] }),
@@ -31,6 +33,7 @@ export function createMetrics(registry: Registry = new Registry()) {
   // start would never alert. Every series an alert counts therefore starts at 0.
   for (const type of OPERATION_TYPES) for (const result of OPERATION_RESULTS) metrics.operations.inc({ type, result }, 0);
   for (const kind of RESTORED_SCHEDULE_KINDS) metrics.schedulesRestored.inc({ kind }, 0);
+  for (const status of MAINTENANCE_RUN_ENDS) metrics.maintenanceRuns.inc({ status }, 0);
   return metrics;
 }
 
@@ -58,4 +61,7 @@ export function observeProjected(metrics: Metrics, event: InstanceEvent, state: 
     metrics.operations.inc(labels);
     metrics.operationDuration.observe(labels, Math.max(0, Date.parse(finished.finishedAt) - Date.parse(finished.startedAt)) / 1000);
   }
+  const run = state.maintenance;
+  const was = before?.maintenance;
+  if (run?.finishedAt && !(was?.runId === run.runId && was.finishedAt)) metrics.maintenanceRuns.inc({ status: run.status });
 }

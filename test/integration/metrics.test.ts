@@ -21,6 +21,7 @@ test('the worker exposes operations, durations, projection lag, reaction time an
   const atStart = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   for (const series of [
     ...OPERATION_TYPES.map((type) => `claimflow_operations_total{type="${type}",result="failed"}`),
+    'claimflow_maintenance_runs_total{status="skipped"}',
     'claimflow_schedules_restored_total{kind="window"}',
     'claimflow_schedules_restored_total{kind="backup"}',
     'claimflow_unmanaged_instances_found_total',
