@@ -251,6 +251,22 @@ describe('maintenance windows', () => {
     assert.equal(state.lastOperation?.status, 'failed');
   });
 
+  test('nothing disruptive starts once the window has closed: a backup that outlasts it fails the run before the upgrade', async () => {
+    const late = await readyInstance({}, { ...FAST_SETTINGS, maintenanceWindowMs: 2000 }, { 'backup-delay-ms': '4000' });
+    await openWindow(late);
+    const state = await maintenanceDone(late);
+    assert.equal(state.maintenance?.status, 'failed');
+    assert.match(state.maintenance?.outcome ?? '', /window closed during the backup .*upgrade did not start outside it/);
+    assert.equal(state.patchLevel, 0, 'not upgraded');
+    assert.equal(state.lastOperation?.status, 'failed');
+    assert.ok(state.backups.some((backup) => backup.purpose === 'maintenance' && backup.status === 'completed'), 'the backup is kept');
+    assert.deepEqual((await list('sgdbops', late.namespace)).filter((ops) => ops.spec?.sgCluster === late.name), [], 'no SGDbOps was created');
+    const holders = (await harness.client.workflow.getHandle(fleet().fleetWorkflowId).query(fleetStatusQuery)).running;
+    assert.ok(!holders.includes(late.handle.workflowId), 'its fleet slot went back');
+    // RECORD_LATE_MAINTENANCE_HISTORY=<name> records this history (the patch's branch) as a replay fixture.
+    recordHistoryFixture('RECORD_LATE_MAINTENANCE_HISTORY', await late.handle.fetchHistory());
+  });
+
   test("a user's operation makes maintenance wait; a window that closes first skips it", async () => {
     const waits = await readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '1500' });
     const restart = await start(waits, { kind: 'restart' });
