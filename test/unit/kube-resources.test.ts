@@ -32,8 +32,8 @@ test("every window's scheduled run id, as a Temporal Schedule names it, labels i
       for (const durationMinutes of [30, 60, 90, 120, 240, 480]) {
         const time = `${String(hour).padStart(2, '0')}:30`;
         const window = { dayOfWeek, timeOfDay: time, durationMinutes };
-        // a Schedule's workflow id is its action's id and the scheduled time
-        const runId = `${windowScheduleId('claimflow', maintenanceWindowKey(window))}-2026-12-08T${time}:00Z`;
+        // a Schedule's workflow id is its action's id and the scheduled time; the instance's run adds itself
+        const runId = `${windowScheduleId('claimflow', maintenanceWindowKey(window))}-2026-12-08T${time}:00Z/instance/acme/orders`;
         assert.match(operationLabel(runId), LABEL_VALUE, runId);
       }
     }
