@@ -131,7 +131,7 @@ export const maintenanceRoutes =
           summary: 'Run maintenance now',
           description:
             'Opens a maintenance window now, outside the schedule: the run waits for a running operation and for a fleet slot like ' +
-            'a scheduled one, then backs up and upgrades (no upgrade or restart starts once the window has closed). 202 once the ' +
+            'a scheduled one, then backs up and upgrades (no upgrade starts once the window has closed). 202 once the ' +
             'instance accepted it, with the run\'s id; follow it in ' +
             'GET /v1/maintenance/runs?instance={name} or in the instance\'s "maintenance". 409 not_ready unless the instance is ready; ' +
             '409 busy while a maintenance run of the instance is waiting or running.',

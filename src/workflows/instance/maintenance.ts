@@ -18,8 +18,8 @@ const SLOT_RELEASE_ACTIVITY_PATCH = 'slot-release-by-activity';
 // Came after the first generation's baseline, so asked on their own (see patchGenerations).
 const RETENTION_OF_FAILED_BACKUPS_PATCH = 'retention-deletes-superseded-failed-backups';
 const MAINTENANCE_BACKUP_RETENTION_PATCH = 'maintenance-backups-expire';
-// Runs recorded before started an upgrade or restart whatever the time (asked only once the window
-// has closed, so that most runs record no marker).
+// Runs recorded before started the upgrade whatever the time (asked only once the window has
+// closed, so that most runs record no marker).
 const DISRUPTION_WITHIN_WINDOW_PATCH = 'maintenance-disrupts-only-within-window';
 
 /**
@@ -85,21 +85,20 @@ export class ScheduledWork {
 
       const backup = await this.operations.takeBackup(by, 'maintenance');
       if (!backup.ok) return await fail('backup', `maintenance stopped before any change: the backup failed: ${backup.message}`);
-      // An upgrade or a restart takes the database down: never outside the window the tenant chose,
-      // however long the backup took (or however late a workflow reset by hand carries on).
+      // The upgrade takes the database down: never outside the window the tenant chose, however
+      // long the backup took (or however late a workflow reset by hand carries on). Its rolling
+      // restart applies a pending resize too (the reducer), so nothing disruptive follows it.
       if (windowClosed(windowEnd)) {
         return await fail('upgrade', `the window closed during the backup (${backup.name}), so the ${plan.kind} upgrade did not start outside it; it waits for the next window (a longer maintenanceWindow.durationMinutes gives it room)`);
       }
       const upgrade = await this.operations.upgrade(by, plan.kind, plan.toVersion);
       if (!upgrade.ok) return await fail('upgrade', `the ${plan.kind} upgrade failed (${upgrade.reason}): ${upgrade.message}`);
-      const restartDeferred = this.entity.known.pendingRestart && windowClosed(windowEnd);
-      if (this.entity.known.pendingRestart && !restartDeferred) {
+      if (this.entity.known.pendingRestart) {
         const restart = await this.operations.restartCluster(by, 'maintenance');
         if (!restart.ok) return await fail('restart', `the restart for the pending resize failed: ${restart.message}`);
       }
       await this.pruneMaintenanceBackups(by);
-      const upgraded = plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`;
-      const summary = `backup ${backup.name}, ${upgraded}${restartDeferred ? '; the window closed during the upgrade, so the restart for the pending resize waits for the next window' : ''}`;
+      const summary = `backup ${backup.name}, ${plan.kind === 'minor' ? `upgraded to ${plan.toVersion}` : `security patch level ${this.entity.known.patchLevel}`}`;
       this.entity.record({ type: 'MaintenanceCompleted', ...by, data: { runId, summary } });
       // The cluster work is done: the next instance may start while this one is projected, the
       // projection and the hand-back running side by side.
