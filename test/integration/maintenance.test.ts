@@ -251,7 +251,7 @@ describe('maintenance windows', () => {
     assert.equal(state.lastOperation?.status, 'failed');
   });
 
-  test('nothing disruptive starts once the window has closed: a backup that outlasts it fails the run before the upgrade', async () => {
+  test('no upgrade starts once the window has closed: a backup that outlasts it fails the run before the upgrade', async () => {
     const late = await readyInstance({}, { ...FAST_SETTINGS, maintenanceWindowMs: 2000 }, { 'backup-delay-ms': '4000' });
     await openWindow(late);
     const state = await maintenanceDone(late);
