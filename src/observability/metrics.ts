@@ -41,8 +41,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 /** What a run of the Schedule keeper made again, and the instances it found unmanaged: worth an alert, someone did it by hand. */
 export function observeKeeperRun(metrics: Metrics, result: Pick<ScheduleKeeperResult, 'restored' | 'restoredBackups' | 'unmanagedCount' | 'slotsReleased'>): void {
-  const restored: Record<(typeof RESTORED_SCHEDULE_KINDS)[number], number> = { window: result.restored.length, backup: result.restoredBackups.length };
-  for (const kind of RESTORED_SCHEDULE_KINDS) if (restored[kind] > 0) metrics.schedulesRestored.inc({ kind }, restored[kind]);
+  if (result.restored.length > 0) metrics.schedulesRestored.inc({ kind: 'window' }, result.restored.length);
+  if (result.restoredBackups.length > 0) metrics.schedulesRestored.inc({ kind: 'backup' }, result.restoredBackups.length);
   if (result.unmanagedCount > 0) metrics.unmanagedInstancesFound.inc(result.unmanagedCount);
   if (result.slotsReleased.length > 0) metrics.fleetSlotsReleased.inc(result.slotsReleased.length);
 }
