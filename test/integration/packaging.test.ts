@@ -22,7 +22,7 @@ import { MONITORING_DIR, readAlertUnitTests, testAlertRules } from '../../script
 import { COMPOSITION, OBJECT_STORAGE, renderCluster } from '../../simulator/claims.js';
 import type { Claim } from '../../simulator/types.js';
 import { SIZES } from '../../src/domain/sizes.js';
-import { WORKFLOW_THREADS_PRELOAD } from '../../src/worker/workflow-threads.js';
+import { WORKFLOW_THREADS_PRELOAD, workflowHeapWarning } from '../../src/worker/workflow-threads.js';
 import { testEnv, uniqueName } from '../support/env.js';
 import { isPrometheusDuration, labelsKept, promqlProblems, templateLabels } from '../support/promql.js';
 
@@ -313,7 +313,8 @@ describe('deploy/kubernetes', () => {
   // --max-old-space-size caps each V8 isolate, not the process: the worker's main thread through
   // NODE_OPTIONS and its workflow threads through WORKER_WORKFLOW_HEAP_MB. Off the heaps an idle
   // worker holds about 250 MiB (code, the SDK's core, the scheduled queue's small thread; BENCHMARKS.md).
-  test("the worker's heaps fit its memory limit", async () => {
+  // A cache the thread's cap cannot hold would end the worker out of memory once that many are open.
+  test("the worker's heaps fit its memory limit, and its workflow cache fits its workflow threads' heap", async () => {
     const OFF_HEAP_MIB = 256;
     const mebibytes = (quantity: string) => {
       const [, amount, unit] = /^(\d+)(Mi|Gi)$/.exec(quantity) ?? [];
@@ -326,8 +327,12 @@ describe('deploy/kubernetes', () => {
       const nodeOptions: string = container.env.find((e: any) => e.name === 'NODE_OPTIONS')?.value ?? '';
       const mainHeap = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
       assert.ok(mainHeap > 0, `${overlay}: NODE_OPTIONS caps the main thread's heap (${nodeOptions})`);
-      const threadHeap = Number(named(objects, 'ConfigMap', 'claimflow-config').data.WORKER_WORKFLOW_HEAP_MB);
+      const config = named(objects, 'ConfigMap', 'claimflow-config').data;
+      const threadHeap = Number(config.WORKER_WORKFLOW_HEAP_MB);
       assert.ok(threadHeap > 0, `${overlay}: WORKER_WORKFLOW_HEAP_MB caps the workflow threads' heaps`);
+      const cache = Number(config.WORKER_MAX_CACHED_WORKFLOWS);
+      assert.ok(cache > 0, `${overlay}: WORKER_MAX_CACHED_WORKFLOWS is set`);
+      assert.equal(workflowHeapWarning({ WORKER_MAX_CACHED_WORKFLOWS: cache, WORKER_WORKFLOW_HEAP_MB: threadHeap }), undefined, overlay);
       const limit = mebibytes(container.resources.limits.memory);
       assert.ok(mainHeap + threadHeap + OFF_HEAP_MIB <= limit, `${overlay}: ${mainHeap} + ${threadHeap} + ${OFF_HEAP_MIB} MiB > the ${limit} MiB limit`);
     }
