@@ -189,7 +189,8 @@ export const footprintBench: Bench = {
     const client = await temporalClient(stack);
     const taskQueue = stack.config.temporalTaskQueue;
     // the shipped default (src/config/env.ts) unless --cache says otherwise
-    const cache = String(size(ctx, 'cache', 600, 600));
+    const shipped = readEnv({}).WORKER_MAX_CACHED_WORKFLOWS;
+    const cache = String(size(ctx, 'cache', shipped, shipped));
     const overrides = workerOverrides(ctx);
     // --trace-gc=true: the worker logs each collection of every isolate, and the idle windows list theirs
     const traceGc = ctx.options['trace-gc'] === 'true';

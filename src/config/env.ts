@@ -13,7 +13,12 @@ const Env = z.object({
   KUBECONFIG: z.string().optional(),
   /** A workflow bundle prebuilt at image build time (scripts/bundle-workflows.ts); unset: bundle at start. */
   WORKER_WORKFLOW_BUNDLE: z.string().optional(),
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(600),
+  /**
+   * Cached instances of the instances' task queue: a maintenance window's instances replay their
+   * histories at each step once it holds fewer than the window (BENCHMARKS.md). 1,000 fit the
+   * default 512 MiB workflow thread (about 1,100 do) and a 1 GiB worker.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
   /** Cached runs of the scheduled task queue: a run waits for its instance's report, a few events long. */
   WORKER_SCHEDULED_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).default(200),
