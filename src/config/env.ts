@@ -14,8 +14,8 @@ const Env = z.object({
   /** A workflow bundle prebuilt at image build time (scripts/bundle-workflows.ts); unset: bundle at start. */
   WORKER_WORKFLOW_BUNDLE: z.string().optional(),
   /**
-   * Cached instances of the instances' task queue: a maintenance window's instances replay their
-   * histories at each step once it holds fewer than the window (BENCHMARKS.md). 1,000 fit the
+   * Cached instances of the instances' task queue. A cache smaller than a maintenance window makes
+   * the window's instances replay their histories at each step (BENCHMARKS.md); 1,000 fit the
    * default 512 MiB workflow thread (about 1,100 do) and a 1 GiB worker.
    */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(1000),
