@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createKubernetesActivities } from '../../src/activities/kubernetes/activities.js';
 import { createKubeClients } from '../../src/activities/kubernetes/client.js';
-import { CLAIM, LABELS, SGBACKUP } from '../../src/activities/kubernetes/resources.js';
+import { CLAIM, LABELS, SGBACKUP, operationLabel } from '../../src/activities/kubernetes/resources.js';
 import { loadKubeConfig, uniqueName } from '../support/env.js';
 
 const parameters = {
@@ -62,7 +62,8 @@ test("a run id that, cut to a label's 63 characters, ends in '-' still labels it
   const outcome = await kubernetes.runBackup({ ref, name: 'orders-backup-1', cluster: 'orders', operationId, managedLifecycle: false, deadline });
   assert.ok(outcome.status === 'completed' || outcome.reason !== 'ObjectRefused', JSON.stringify(outcome));
   const backup = await clients.objects.read({ apiVersion: SGBACKUP.apiVersion, kind: SGBACKUP.kind, metadata: { name: 'orders-backup-1', namespace } });
-  assert.equal(backup.metadata?.labels?.[LABELS.operation], 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17');
+  assert.equal(backup.metadata?.labels?.[LABELS.operation], operationLabel(operationId));
+  assert.equal(backup.metadata?.annotations?.[LABELS.operation], operationId);
 
   const refused = await kubernetes.runBackup({ ref, name: 'Orders_Backup', cluster: 'orders', operationId: 'op-2', managedLifecycle: false, deadline });
   assert.equal(refused.status, 'failed');

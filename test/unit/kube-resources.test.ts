@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { operationLabel } from '../../src/activities/kubernetes/resources.js';
+import { LABELS, madeByOperation, operationLabel } from '../../src/activities/kubernetes/resources.js';
 import { DAYS_OF_WEEK, maintenanceWindowKey } from '../../src/domain/index.js';
 import { windowScheduleId } from '../../src/workflows/messages.js';
 
@@ -23,7 +23,32 @@ test('an id that was a valid label already keeps its value (objects made before 
     fc.property(fc.stringMatching(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/), (id) => assert.equal(operationLabel(id), id)),
   );
   assert.equal(operationLabel('manual/acme/orders/0f5c'), 'manual-acme-orders-0f5c');
-  assert.equal(operationLabel('maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17-52-10Z'), 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17');
+});
+
+test("ids too long for a label keep their beginning and end in a hash of the whole id: one window's runs label each instance's objects apart", () => {
+  const run = 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17:52:10Z';
+  const orders = operationLabel(`${run}/instance/acme/orders`);
+  const billing = operationLabel(`${run}/instance/acme/billing`);
+  assert.match(orders, /^maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-[0-9a-f]{8}$/);
+  assert.notEqual(orders, billing);
+  assert.equal(operationLabel(`${run}/instance/acme/orders`), orders);
+  assert.match(operationLabel(`${'/'.repeat(70)}x`), /^[0-9a-f]{8}$/);
+});
+
+test('an object is taken as made by an operation by its annotation, or by its label where it has none (objects made before either way)', () => {
+  const operationId = 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17:52:10Z/instance/acme/orders';
+  const other = 'maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17:52:10Z/instance/acme/billing';
+  const labelled = (label: string) => ({ metadata: { labels: { [LABELS.operation]: label } } });
+  const annotated = (id: string) => ({ metadata: { labels: { [LABELS.operation]: operationLabel(id) }, annotations: { [LABELS.operation]: id } } });
+
+  assert.ok(madeByOperation(annotated(operationId), operationId));
+  assert.ok(!madeByOperation(annotated(other), operationId));
+  assert.ok(madeByOperation(labelled(operationLabel(operationId)), operationId));
+  // the cut label written before long ids were hashed
+  assert.ok(madeByOperation(labelled('maintenance-window-tq-rshg6lnr-saturday-15-44-2s-2026-12-07T17'), operationId));
+  assert.ok(!madeByOperation(labelled(operationLabel(other)), operationId));
+  assert.ok(!madeByOperation({ metadata: {} }, operationId));
+  assert.ok(madeByOperation(labelled('op-1'), 'op-1'));
 });
 
 test("every window's scheduled run id, as a Temporal Schedule names it, labels its objects validly (a Tuesday hour's used to end in '-')", () => {

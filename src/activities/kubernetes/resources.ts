@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 
 // The Kubernetes objects claimflow writes, as plain builders. Group, version and kind match the
@@ -54,13 +55,40 @@ const labelsOf = (ref: InstanceRef, operationId?: string): Record<string, string
   ...(operationId ? { [LABELS.operation]: operationLabel(operationId) } : {}),
 });
 
+/** The whole operation id, which a label may only abbreviate. */
+const annotationsOf = (operationId: string): Record<string, string> => ({ [LABELS.operation]: operationId });
+
+const LABEL_VALUE_MAX = 63;
+const LABEL_HASH_LENGTH = 8;
+
+/** Letters, digits, '-', '_' and '.', beginning and ending with a letter or digit. */
+const asLabelCharacters = (text: string): string =>
+  text.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+
 /**
- * An operation id as a label value: at most 63 characters of letters, digits, '-', '_' and '.',
- * beginning and ending with a letter or digit. A run id cut at 63 can end in '-' (a window's run
- * at some times of day): the API server refused that object, on every retry.
+ * An operation id as a label value (at most 63 characters; a run id cut at 63 can end in '-', and
+ * the API server refused that object on every retry). An id too long for a label keeps its
+ * beginning and ends in a hash of the whole id: a window's run ids differ only past the 63rd
+ * character (the instance's name comes last), and cut ones labelled every instance's objects of
+ * that run alike.
  */
-export const operationLabel = (operationId: string): string =>
-  operationId.slice(0, 63).replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+export const operationLabel = (operationId: string): string => {
+  if (operationId.length <= LABEL_VALUE_MAX) return asLabelCharacters(operationId);
+  const hash = createHash('sha256').update(operationId, 'utf8').digest('hex').slice(0, LABEL_HASH_LENGTH);
+  const beginning = asLabelCharacters(operationId.slice(0, LABEL_VALUE_MAX - LABEL_HASH_LENGTH - 1));
+  return beginning ? `${beginning}-${hash}` : hash;
+};
+
+/**
+ * Whether this operation made the object, by its annotation, or by its label where the object
+ * predates the annotation: today's label, or the cut one written before long ids were hashed.
+ */
+export function madeByOperation(object: KubernetesObject, operationId: string): boolean {
+  const annotated = object.metadata?.annotations?.[LABELS.operation];
+  if (annotated !== undefined) return annotated === operationId;
+  const label = object.metadata?.labels?.[LABELS.operation];
+  return label === operationLabel(operationId) || label === asLabelCharacters(operationId.slice(0, LABEL_VALUE_MAX));
+}
 
 export interface ClaimParameters {
   size: string;
@@ -103,7 +131,7 @@ export function buildDbOps(ref: InstanceRef, name: string, cluster: string, spec
   return {
     apiVersion: SGDBOPS.apiVersion,
     kind: SGDBOPS.kind,
-    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId) },
+    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId), annotations: annotationsOf(operationId) },
     spec: { sgCluster: cluster, timeout, maxRetries: 0, ...spec },
   };
 }
@@ -112,7 +140,7 @@ export function buildBackup(ref: InstanceRef, name: string, cluster: string, ope
   return {
     apiVersion: SGBACKUP.apiVersion,
     kind: SGBACKUP.kind,
-    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId) },
+    metadata: { name, namespace: ref.namespace, labels: labelsOf(ref, operationId), annotations: annotationsOf(operationId) },
     spec: { sgCluster: cluster, managedLifecycle },
   };
 }
