@@ -2,8 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Connection } from '../../domain/events.js';
 import { isStatus, readOrUndefined, serverSideApply, statusMessage, type KubeClients } from './client.js';
 import {
-  CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS, LABELS,
-  buildBackup, buildClaim, buildDbOps, conditionOf, isTrue, madeByOperation,
+  CLAIM, SGBACKUP, SGCLUSTER, SGDBOPS,
+  buildBackup, buildClaim, buildDbOps, conditionOf, isTrue, madeByOperation, operationNamedBy,
   type ClaimParameters, type CustomObject, type DbOpsSpec, type InstanceRef, type Kind,
 } from './resources.js';
 import { watchUntil } from './watch-until.js';
@@ -111,7 +111,7 @@ export function createKubernetesActivities(clients: KubeClients) {
     } catch (error) {
       if (!isStatus(error, 409)) throw error;
       const existing = await readOrUndefined(clients, object);
-      const owner = existing?.metadata?.annotations?.[LABELS.operation] ?? existing?.metadata?.labels?.[LABELS.operation];
+      const owner = existing && operationNamedBy(existing);
       if (!existing || !madeByOperation(existing, operationId)) {
         throw ApplicationFailure.nonRetryable(
           `${object.kind} ${object.metadata?.name} already exists for another operation (${owner ?? 'unknown'}), not ${operationId}`,

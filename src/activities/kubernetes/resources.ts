@@ -79,6 +79,10 @@ export const operationLabel = (operationId: string): string => {
   return beginning ? `${beginning}-${hash}` : hash;
 };
 
+/** The operation an object names: its annotation's whole id, or on an object made before it, its label. */
+export const operationNamedBy = (object: KubernetesObject): string | undefined =>
+  object.metadata?.annotations?.[LABELS.operation] ?? object.metadata?.labels?.[LABELS.operation];
+
 /**
  * Whether this operation made the object, by its annotation, or by its label where the object
  * predates the annotation: today's label, or the cut one written before long ids were hashed.
