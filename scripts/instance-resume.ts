@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { ResumeRefused, resumeInstance, type ResumeOutcome } from '../src/clients/resume-instance.js';
+import { ResumeRefused, resumeInstance, type ResumeOutcome, type SlotRepair } from '../src/clients/resume-instance.js';
 import { readEnv } from '../src/config/env.js';
 
 const usage = 'usage: npm run instance:resume -- --tenant <tenant> --name <instance> --reason "<why>" [--actor <who>]';
@@ -25,7 +25,8 @@ const describe = (outcome: ResumeOutcome): string => {
     case 'running':
       return `${instance}: its workflow is running (run ${outcome.runId}); nothing to do`;
     case 'reset':
-      return `${instance}: the ${outcome.endedStatus.toLowerCase()} run ${outcome.endedRunId} was reset to its last workflow task; run ${outcome.runId} carries on from its history`;
+      return `${instance}: the ${outcome.endedStatus.toLowerCase()} run ${outcome.endedRunId} was reset to its last workflow task; run ${outcome.runId} carries on from its history` +
+        (outcome.maintenanceSlot ? `\n${describeSlot(outcome.maintenanceSlot)}` : '');
     case 'adopted':
       return `${instance}: Temporal had no history of its workflow; run ${outcome.runId} took it over from the read model's ${outcome.events} events` +
         (outcome.abandonedOperation ? ` (${outcome.abandonedOperation.type} ${outcome.abandonedOperation.id} recorded as abandoned)` : '') +
@@ -33,12 +34,19 @@ const describe = (outcome: ResumeOutcome): string => {
   }
 };
 
+const describeSlot = (slot: SlotRepair): string =>
+  'unchecked' in slot
+    ? `its maintenance's fleet slot was not checked: ${slot.unchecked}; a maintenance run it carries on may hold a slot the fleet no longer counts`
+    : slot.done === 'held again'
+      ? `its maintenance run goes on with its fleet slot, counted again by ${slot.fleetWorkflowId}`
+      : `its maintenance run waits for a fleet slot again, asked of ${slot.fleetWorkflowId}`;
+
 const env = readEnv();
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 1 });
 const connection = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
 try {
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-  console.log(describe(await resumeInstance({ client, pool, taskQueue: env.TEMPORAL_TASK_QUEUE }, request)));
+  console.log(describe(await resumeInstance({ client, pool, taskQueue: env.TEMPORAL_TASK_QUEUE, fleetWorkflowId: env.MAINTENANCE_FLEET_ID }, request)));
 } catch (error) {
   if (!(error instanceof ResumeRefused)) throw error;
   console.error(`not resumed: ${error.message}`);

@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
 import { operationToResume, reduceAll } from '../domain/index.js';
-import { INSTANCE_WORKFLOW_TYPE, SEEN_REQUEST_IDS_KEPT, initialInstanceSearchAttributes, type InstanceWorkflowInput, type LifecycleSettings } from '../workflows/messages.js';
+import {
+  FLEET_WORKFLOW_ID, INSTANCE_WORKFLOW_TYPE, SEEN_REQUEST_IDS_KEPT, holdSlotsSignal, initialInstanceSearchAttributes, maintenanceSlotQuery, requestSlotsSignal,
+  type InstanceWorkflowInput, type LifecycleSettings, type MaintenanceSlotState,
+} from '../workflows/messages.js';
 import type { instanceWorkflow } from '../workflows/index.js';
 import { describeIfKept } from './workflow-runs.js';
 
@@ -20,6 +23,8 @@ export interface ResumeTarget {
   taskQueue: string;
   /** Passed into an adopting workflow as the API passes them into new ones (tests shorten the timeouts). */
   lifecycleSettings?: Partial<LifecycleSettings>;
+  /** The deployment's fleet coordinator (MAINTENANCE_FLEET_ID), asked again for a slot a reset run still waits for. */
+  fleetWorkflowId?: string;
 }
 
 export interface ResumeRequest {
@@ -33,10 +38,19 @@ export interface ResumeRequest {
 
 export type ResumeOutcome =
   | { outcome: 'running'; runId: string }
-  | { outcome: 'reset'; endedStatus: string; endedRunId: string; runId: string }
+  | { outcome: 'reset'; endedStatus: string; endedRunId: string; runId: string; maintenanceSlot?: SlotRepair }
   | { outcome: 'adopted'; runId: string; events: number; abandonedOperation?: OperationRef; resumedOperation?: OperationRef };
 
 type OperationRef = { id: string; type: string };
+/**
+ * What a reset did for the fleet slot of the maintenance run it carries on: counted again as
+ * held, or asked for again; unchecked (with why) when the ended run could not be asked.
+ */
+export type SlotRepair = SlotRepaired | { unchecked: string };
+type SlotRepaired = { done: 'held again' | 'asked for again'; fleetWorkflowId: string };
+
+// How long the ended run's slot may take to answer: a worker replays its history for the query.
+const SLOT_QUERY_TIMEOUT_MS = 15_000;
 
 /** A resume that would do harm or cannot be done; the message says why. */
 export class ResumeRefused extends Error {}
@@ -60,17 +74,29 @@ export async function resumeInstance(target: ResumeTarget, request: ResumeReques
       // Only a deletion completes an instance's workflow: the read model has not caught up with it.
       throw new ResumeRefused(`the workflow of ${tenant}/${name} completed (${latest.status.name}) but the read model still shows it live: run npm run readmodel:rebuild`);
     default:
-      return reset(target.client, request, latest);
+      return reset(target, request, latest);
   }
 }
 
-/** Resets the ended run to its last completed workflow task: the commands it had accepted run on. */
-async function reset(client: Client, request: ResumeRequest, ended: WorkflowExecutionDescription): Promise<ResumeOutcome> {
+/**
+ * Resets the ended run to its last completed workflow task: the commands it had accepted run on.
+ * A maintenance run among them keeps its place with the fleet: the slot it held is counted again
+ * before it can go on (the keeper hands back the slots of runs that ended), and a slot it was
+ * waiting for is asked for again after (a grant sent while it had ended went to the next in line).
+ */
+async function reset(target: ResumeTarget, request: ResumeRequest, ended: WorkflowExecutionDescription): Promise<ResumeOutcome> {
+  const { client } = target;
   const history = await client.workflow.getHandle(ended.workflowId, ended.runId).fetchHistory();
   const lastTask = history.events?.findLast((event) => event.workflowTaskCompletedEventAttributes)?.eventId;
   if (lastTask === undefined || lastTask === null) {
     throw new ResumeRefused(`the workflow of ${request.tenant}/${request.name} ended before it completed a workflow task: there is nothing to reset to`);
   }
+  const slot = await slotOfEndedRun(client, ended);
+  const tellFleet = async (signal: typeof holdSlotsSignal, done: SlotRepaired['done']): Promise<SlotRepaired | undefined> => {
+    const fleetWorkflowId = ('fleetWorkflowId' in slot && slot.fleetWorkflowId) || target.fleetWorkflowId || FLEET_WORKFLOW_ID;
+    return (await signalFleet(client, fleetWorkflowId, signal, ended.workflowId)) ? { done, fleetWorkflowId } : undefined;
+  };
+  const held = slot.slot === 'granted' ? await tellFleet(holdSlotsSignal, 'held again') : undefined;
   const { runId } = await client.workflowService.resetWorkflowExecution({
     namespace: client.options.namespace,
     workflowExecution: { workflowId: ended.workflowId, runId: ended.runId },
@@ -78,7 +104,30 @@ async function reset(client: Client, request: ResumeRequest, ended: WorkflowExec
     workflowTaskFinishEventId: lastTask,
     requestId: randomUUID(),
   });
-  return { outcome: 'reset', endedStatus: ended.status.name, endedRunId: ended.runId, runId: runId ?? '' };
+  const asked = slot.slot === 'waiting' ? await tellFleet(requestSlotsSignal, 'asked for again') : undefined;
+  const maintenanceSlot: SlotRepair | undefined = slot.slot === 'unchecked' ? { unchecked: slot.why } : held ?? asked;
+  return { outcome: 'reset', endedStatus: ended.status.name, endedRunId: ended.runId, runId: runId ?? '', ...(maintenanceSlot ? { maintenanceSlot } : {}) };
+}
+
+/** Where the ended run's maintenance stood with the fleet, as a worker replaying its history answers. */
+async function slotOfEndedRun(client: Client, ended: WorkflowExecutionDescription): Promise<MaintenanceSlotState | { slot: 'unchecked'; why: string }> {
+  try {
+    const handle = client.workflow.getHandle(ended.workflowId, ended.runId);
+    return await client.withDeadline(Date.now() + SLOT_QUERY_TIMEOUT_MS, () => handle.query(maintenanceSlotQuery));
+  } catch (error) {
+    return { slot: 'unchecked', why: `the ended run did not say whether its maintenance held a fleet slot (is a worker running?): ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** False when the coordinator is gone: a new one counts no holder and no waiter, so there is nothing to repair. */
+async function signalFleet(client: Client, fleetWorkflowId: string, signal: typeof holdSlotsSignal, requester: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(fleetWorkflowId).signal(signal, { requesters: [requester] });
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }
 
 /** Starts a workflow that carries the instance on from the read model's log folded by the domain's reducer. */

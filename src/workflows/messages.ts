@@ -122,6 +122,18 @@ export interface SlotGrant {
   fleetWorkflowId: string;
 }
 export const slotGrantedSignal = defineSignal<[SlotGrant?]>('maintenanceSlotGranted');
+/**
+ * Counts instances as holders again: sent before a reset of a workflow whose ended run held a
+ * slot, which the Schedule keeper may have handed back meanwhile (`npm run instance:resume`).
+ */
+export const holdSlotsSignal = defineSignal<[{ requesters: string[] }]>('holdSlots');
+/** Where an instance's maintenance run stands with the fleet, asked of an ended run before its reset. */
+export interface MaintenanceSlotState {
+  slot: 'none' | 'waiting' | 'granted';
+  /** The coordinator that granted it; absent before a grant, and for grants from older coordinators. */
+  fleetWorkflowId?: string;
+}
+export const maintenanceSlotQuery = defineQuery<MaintenanceSlotState>('maintenanceSlot');
 export const configureFleetUpdate = defineUpdate<FleetStatus, [{ maxConcurrent?: number; paused?: boolean }]>('configure');
 export const fleetStatusQuery = defineQuery<FleetStatus>('status');
 

@@ -437,7 +437,7 @@ describe('the Schedule keeper', () => {
     assert.ok(!again.unmanaged.some((unmanaged) => unmanaged.instance === key), `reset, so managed again: ${JSON.stringify(again)}`);
   });
 
-  test('a fleet slot held by a maintenance run whose workflow was ended by hand goes back to the fleet at the keeper\'s run', async () => {
+  test('a fleet slot held by a maintenance run whose workflow was ended by hand goes back to the fleet at the keeper\'s run, and is counted again when the run is reset', async () => {
     const instance = await readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '600000' });
     const holders = async () => (await harness.client.workflow.getHandle(fleet().fleetWorkflowId).query(fleetStatusQuery)).running;
     // A run that will not finish while its workflow runs: it holds its slot when the workflow is ended.
@@ -450,6 +450,50 @@ describe('the Schedule keeper', () => {
     assert.ok(found.slotsReleased.includes(instance.handle.workflowId), JSON.stringify(found));
     await eventually('the slot to be free', async () => ((await holders()).includes(instance.handle.workflowId) ? undefined : true));
     assert.ok(!(await keeperRun()).slotsReleased.includes(instance.handle.workflowId), 'handed back once');
+
+    // Reset, the run goes on with its maintenance: the fleet counts its slot again before it does.
+    const resumed = await resumeInstance(harness, { tenant: instance.tenant, name: instance.name, reason: 'ended by mistake', actor: 'platform:tests' });
+    assert.deepEqual(resumed.outcome === 'reset' && resumed.maintenanceSlot, { done: 'held again', fleetWorkflowId: fleet().fleetWorkflowId }, JSON.stringify(resumed));
+    assert.ok((await holders()).includes(instance.handle.workflowId), 'held again');
+    assert.ok(!(await keeperRun()).slotsReleased.includes(instance.handle.workflowId), 'a running workflow keeps its slot');
+    // Its cluster work finishes now: the run completes and hands the slot back.
+    await annotateClaim(instance.namespace, instance.name, { 'op-delay-ms': '0' });
+    await waitForState(instance, 'the maintenance to complete', (state) => state.maintenance?.status === 'completed');
+    await eventually('the slot to be handed back', async () => ((await holders()).includes(instance.handle.workflowId) ? undefined : true));
+  });
+
+  test('a maintenance run reset by hand while it waited for a fleet slot asks for one again', async () => {
+    const busy = await readyInstance({}, FAST_SETTINGS, { 'op-delay-ms': '600000' });
+    const waiting = await readyInstance();
+    const status = () => harness.client.workflow.getHandle(fleet().fleetWorkflowId).query(fleetStatusQuery);
+    const maintain = (instance: StartedInstance) => instance.handle.startUpdate(maintenanceUpdate, {
+      args: [{ runId: `slot-${instance.name}`, actor: 'test', trigger: 'manual', windowEndsAt: new Date(Date.now() + 3_600_000).toISOString(), report: false }],
+      waitForStage: 'ACCEPTED',
+    });
+    const { maxConcurrent } = await status();
+    await configureFleet(fleet(), { maxConcurrent: 1 });
+    try {
+      await maintain(busy);
+      await eventually('the first run to hold the one slot', async () => ((await status()).running.includes(busy.handle.workflowId) ? true : undefined));
+      await maintain(waiting);
+      await eventually('the second to wait', async () => ((await status()).waiting.includes(waiting.handle.workflowId) ? true : undefined));
+      // A command taken meanwhile moves its history past the request: a reset replays the request, not sends it.
+      await send(waiting, { kind: 'backup' });
+      await waiting.handle.terminate('ended by hand, as from the Temporal UI');
+      // The slot comes free while the waiter has ended: its grant finds no workflow and the fleet drops it.
+      await annotateClaim(busy.namespace, busy.name, { 'op-delay-ms': '0' });
+      await eventually('the waiter to be dropped', async () => {
+        const { running, waiting: waiters } = await status();
+        return [...running, ...waiters].includes(waiting.handle.workflowId) || running.includes(busy.handle.workflowId) ? undefined : true;
+      });
+
+      const resumed = await resumeInstance({ ...harness, fleetWorkflowId: fleet().fleetWorkflowId }, { tenant: waiting.tenant, name: waiting.name, reason: 'ended by mistake', actor: 'platform:tests' });
+      assert.deepEqual(resumed.outcome === 'reset' && resumed.maintenanceSlot, { done: 'asked for again', fleetWorkflowId: fleet().fleetWorkflowId }, JSON.stringify(resumed));
+      await waitForState(waiting, 'the reset run to be maintained', (state) => state.maintenance?.status === 'completed');
+      await eventually('its slot to be handed back', async () => ((await status()).running.length === 0 ? true : undefined));
+    } finally {
+      await configureFleet(fleet(), { maxConcurrent });
+    }
   });
 
   test("the keeper's restore and an operation never write an instance's Schedules at once, and the newer spec lands last", async () => {

@@ -3,7 +3,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import {
-  configureFleetUpdate, fleetStatusQuery, releaseSlotSignal, releaseSlotsSignal, requestSlotSignal, requestSlotsSignal, slotGrantedSignal,
+  configureFleetUpdate, fleetStatusQuery, holdSlotsSignal, releaseSlotSignal, releaseSlotsSignal, requestSlotSignal, requestSlotsSignal, slotGrantedSignal,
   type FleetInput, type FleetStatus,
 } from '../messages.js';
 
@@ -62,7 +62,18 @@ export async function maintenanceFleetWorkflow(input: FleetInput): Promise<void>
     status.waiting = status.waiting.filter((waiter) => !requesters.includes(waiter));
   };
 
+  /**
+   * A workflow reset by hand goes on with the maintenance run its ended run held a slot for, and
+   * the keeper may have handed that slot back meanwhile: it counts again, past the cap if the slot
+   * went to another run, so that nothing more is granted until the fleet is back under it.
+   */
+  const hold = (requesters: string[]) => {
+    status.waiting = status.waiting.filter((waiter) => !requesters.includes(waiter));
+    status.running.push(...requesters.filter((requester) => !status.running.includes(requester)));
+  };
+
   setHandler(fleetStatusQuery, () => status);
+  setHandler(holdSlotsSignal, ({ requesters }) => hold(requesters));
   setHandler(requestSlotsSignal, ({ requesters }) => enqueue(requesters));
   setHandler(releaseSlotsSignal, ({ requesters }) => release(requesters));
   setHandler(requestSlotSignal, ({ requester }) => enqueue([requester]));

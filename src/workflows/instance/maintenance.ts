@@ -3,7 +3,7 @@ import {
   MAINTENANCE_BACKUPS_KEPT, expiredBackups, planMaintenance,
   type BackupRecord, type MaintenanceRequest, type MaintenanceStep, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
-import { releaseSlotSignal, scheduledWorkFinishedSignal, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
+import { releaseSlotSignal, scheduledWorkFinishedSignal, type MaintenanceSlotState, type ScheduledWorkResult, type SlotGrant } from '../messages.js';
 import { localSteps, type Proxies } from './activities.js';
 import { PROJECTION_BEFORE_EACH_STEP_PATCH, type InstanceEntity } from './entity.js';
 import type { Actor, Operations, Outcome } from './operations.js';
@@ -35,6 +35,10 @@ export class ScheduledWork {
     private readonly activities: Proxies,
     private readonly operations: Operations,
   ) {}
+
+  get slotState(): MaintenanceSlotState {
+    return { slot: this.slot, ...(this.fleetWorkflowId ? { fleetWorkflowId: this.fleetWorkflowId } : {}) };
+  }
 
   /**
    * The fleet coordinator answered. A grant that comes after we gave up is handed back; one that

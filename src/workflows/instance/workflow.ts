@@ -4,7 +4,7 @@ import {
   type Command, type CommandEnvelope, type InstanceState, type MaintenanceRequest, type NewEvent, type RunningOperation, type ScheduledBackupRequest,
 } from '../../domain/logic.js';
 import {
-  commandUpdates, instanceWindowKey, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, slotGrantedSignal, stateQuery,
+  commandUpdates, instanceWindowKey, maintenanceSlotQuery, maintenanceUpdate, restoreSchedulesUpdate, scheduledBackupUpdate, slotGrantedSignal, stateQuery,
   type CommandAccepted, type InstanceWorkflowInput, type ScheduledWorkResult,
 } from '../messages.js';
 import { proxies } from './activities.js';
@@ -103,6 +103,7 @@ export async function instanceWorkflow(input: InstanceWorkflowInput): Promise<vo
 
   // Scheduled work: sent by the Temporal Schedules' runs (and "run maintenance now"), waits for a busy instance.
   setHandler(slotGrantedSignal, (grant) => scheduled.onSlotGranted(grant));
+  setHandler(maintenanceSlotQuery, () => scheduled.slotState);
   const scheduledHandler = <T extends { runId: string; report?: boolean | undefined }>(
     schema: { safeParse: (value: unknown) => { success: boolean; error?: { message: string } } },
     work: (request: T) => Promise<ScheduledWorkResult>,
