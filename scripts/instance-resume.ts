@@ -35,8 +35,8 @@ const describe = (outcome: ResumeOutcome): string => {
 };
 
 const describeSlot = (slot: SlotRepair): string =>
-  'unchecked' in slot
-    ? `its maintenance's fleet slot was not checked: ${slot.unchecked}; a maintenance run it carries on may hold a slot the fleet no longer counts`
+  'notRepaired' in slot
+    ? `its maintenance's place with the fleet was not repaired: ${slot.notRepaired}; a maintenance run it carries on may hold a slot the fleet no longer counts, or wait for one it was not asked for`
     : slot.done === 'held again'
       ? `its maintenance run goes on with its fleet slot, counted again by ${slot.fleetWorkflowId}`
       : `its maintenance run waits for a fleet slot again, asked of ${slot.fleetWorkflowId}`;

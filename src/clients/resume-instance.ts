@@ -44,9 +44,9 @@ export type ResumeOutcome =
 type OperationRef = { id: string; type: string };
 /**
  * What a reset did for the fleet slot of the maintenance run it carries on: counted again as
- * held, or asked for again; unchecked (with why) when the ended run could not be asked.
+ * held, or asked for again; not repaired (with why) when the ended run or the fleet could not be asked.
  */
-export type SlotRepair = SlotRepaired | { unchecked: string };
+export type SlotRepair = SlotRepaired | { notRepaired: string };
 type SlotRepaired = { done: 'held again' | 'asked for again'; fleetWorkflowId: string };
 
 // How long the ended run's slot may take to answer: a worker replays its history for the query.
@@ -92,9 +92,9 @@ async function reset(target: ResumeTarget, request: ResumeRequest, ended: Workfl
     throw new ResumeRefused(`the workflow of ${request.tenant}/${request.name} ended before it completed a workflow task: there is nothing to reset to`);
   }
   const slot = await slotOfEndedRun(client, ended);
-  const tellFleet = async (signal: typeof holdSlotsSignal, done: SlotRepaired['done']): Promise<SlotRepaired | undefined> => {
+  const tellFleet = (signal: typeof holdSlotsSignal, done: SlotRepaired['done']): Promise<SlotRepair | undefined> => {
     const fleetWorkflowId = ('fleetWorkflowId' in slot && slot.fleetWorkflowId) || target.fleetWorkflowId || FLEET_WORKFLOW_ID;
-    return (await signalFleet(client, fleetWorkflowId, signal, ended.workflowId)) ? { done, fleetWorkflowId } : undefined;
+    return signalFleet(client, fleetWorkflowId, signal, ended.workflowId, { done, fleetWorkflowId });
   };
   const held = slot.slot === 'granted' ? await tellFleet(holdSlotsSignal, 'held again') : undefined;
   const { runId } = await client.workflowService.resetWorkflowExecution({
@@ -105,28 +105,31 @@ async function reset(target: ResumeTarget, request: ResumeRequest, ended: Workfl
     requestId: randomUUID(),
   });
   const asked = slot.slot === 'waiting' ? await tellFleet(requestSlotsSignal, 'asked for again') : undefined;
-  const maintenanceSlot: SlotRepair | undefined = slot.slot === 'unchecked' ? { unchecked: slot.why } : held ?? asked;
+  const maintenanceSlot: SlotRepair | undefined = slot.slot === 'unknown' ? { notRepaired: slot.why } : held ?? asked;
   return { outcome: 'reset', endedStatus: ended.status.name, endedRunId: ended.runId, runId: runId ?? '', ...(maintenanceSlot ? { maintenanceSlot } : {}) };
 }
 
 /** Where the ended run's maintenance stood with the fleet, as a worker replaying its history answers. */
-async function slotOfEndedRun(client: Client, ended: WorkflowExecutionDescription): Promise<MaintenanceSlotState | { slot: 'unchecked'; why: string }> {
+async function slotOfEndedRun(client: Client, ended: WorkflowExecutionDescription): Promise<MaintenanceSlotState | { slot: 'unknown'; why: string }> {
   try {
     const handle = client.workflow.getHandle(ended.workflowId, ended.runId);
     return await client.withDeadline(Date.now() + SLOT_QUERY_TIMEOUT_MS, () => handle.query(maintenanceSlotQuery));
   } catch (error) {
-    return { slot: 'unchecked', why: `the ended run did not say whether its maintenance held a fleet slot (is a worker running?): ${error instanceof Error ? error.message : String(error)}` };
+    return { slot: 'unknown', why: `the ended run did not say whether its maintenance held a fleet slot (is a worker running?): ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
-/** False when the coordinator is gone: a new one counts no holder and no waiter, so there is nothing to repair. */
-async function signalFleet(client: Client, fleetWorkflowId: string, signal: typeof holdSlotsSignal, requester: string): Promise<boolean> {
+/**
+ * Nothing when the coordinator is gone: a new one counts no holder and no waiter. Any other
+ * failure is reported rather than thrown: the reset goes on (or has been done) either way.
+ */
+async function signalFleet(client: Client, fleetWorkflowId: string, signal: typeof holdSlotsSignal, requester: string, done: SlotRepaired): Promise<SlotRepair | undefined> {
   try {
     await client.workflow.getHandle(fleetWorkflowId).signal(signal, { requesters: [requester] });
-    return true;
+    return done;
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    return { notRepaired: `${fleetWorkflowId} could not be told (${done.done}): ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
