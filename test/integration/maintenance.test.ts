@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ApplicationFailure, type ScheduleDescription, type ScheduleHandle, ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, type ScheduleDescription, type ScheduleHandle, ScheduleNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { configureFleet } from '../../src/clients/fleet.js';
 import { resumeInstance } from '../../src/clients/resume-instance.js';
 import type { InstanceSchedules } from '../../src/activities/temporal/schedules.js';
@@ -15,7 +15,7 @@ import { ActivityGate } from '../support/activity-gate.js';
 import { recordHistoryFixture } from '../support/histories.js';
 import { annotateClaim, get, list } from '../support/kube.js';
 import {
-  FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, waitForState, workerEnv,
+  FAST_SETTINGS, eventTypes, eventually, idle, projected, send, start, startInstance, stateOf, triggerSchedule, waitForState, workerEnv,
   type Harness, readyAndIdle, startHarness, type StartedInstance,
 } from '../support/lifecycle.js';
 
@@ -76,7 +76,7 @@ async function describeSchedule(handle: ScheduleHandle): Promise<ScheduleDescrip
 }
 
 const windowSchedule = (instance: StartedInstance) => harness.client.schedule.getHandle(windowScheduleId(harness.taskQueue, instance.window));
-const openWindow = (instance: StartedInstance) => windowSchedule(instance).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+const openWindow = (instance: StartedInstance) => triggerSchedule(windowSchedule(instance));
 
 /** The result of the window's latest run. */
 async function windowRun(instance: StartedInstance): Promise<MaintenanceWindowRunResult> {
@@ -176,7 +176,7 @@ describe('maintenance windows', () => {
       },
     });
     try {
-      await own.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      await triggerSchedule(own);
       const state = await maintenanceDone(instance);
       assert.equal(state.maintenance?.status, 'completed');
       assert.ok(state.maintenance?.windowOpensAt);
@@ -195,7 +195,7 @@ describe('maintenance windows', () => {
     assert.deepEqual(state.spec.maintenanceWindow, window);
     const key = `${window.dayOfWeek}-${window.timeOfDay}-3600s`;
     assert.equal((await instance.handle.describe()).typedSearchAttributes.get(MAINTENANCE_WINDOW_ATTRIBUTE), key);
-    await harness.client.schedule.getHandle(windowScheduleId(harness.taskQueue, key)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    await triggerSchedule(harness.client.schedule.getHandle(windowScheduleId(harness.taskQueue, key)));
     assert.equal((await maintenanceDone(instance)).maintenance?.status, 'completed');
   });
 
@@ -208,7 +208,6 @@ describe('maintenance windows', () => {
         const state = await stateOf(instance);
         return rows[0].n === run && state && idle(state) ? true : undefined;
       });
-      await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
     }
     const state = await projected(harness, instance);
     const rows = await harness.pool.query("SELECT name, deleted_at IS NOT NULL AS deleted FROM backups WHERE instance_id = $1 AND purpose = 'maintenance' ORDER BY requested_at", [instance.instanceId]);
@@ -323,13 +322,12 @@ describe('scheduled backups', () => {
     await send(instance, { kind: 'backup' });
     const schedule = harness.client.schedule.getHandle(backupScheduleId(instance.tenant, instance.name));
     const scheduledRun = async (run: number, status: 'completed' | 'failed', expected: number) => {
-      await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+      await triggerSchedule(schedule);
       await eventually(`scheduled backup ${run} ${status}`, async () => {
         const { rows } = await harness.pool.query("SELECT count(*)::int AS n FROM backups WHERE instance_id = $1 AND purpose = 'scheduled' AND status = $2", [instance.instanceId, status]);
         const state = await stateOf(instance);
         return rows[0].n === expected && state && idle(state) ? true : undefined;
       });
-      await new Promise((resolve) => setTimeout(resolve, 1100)); // schedule run ids have second precision
     };
     await scheduledRun(1, 'completed', 1);
     await annotateClaim(instance.namespace, instance.name, { 'fail-backups': 'true' });
@@ -352,13 +350,7 @@ describe('the Schedule keeper', () => {
 
   /** Runs the keeper now, as its Schedule would, and gives what that run did. */
   async function keeperRun(): Promise<ScheduleKeeperResult> {
-    const taken = (await describeSchedule(keeper())).info.numActionsTaken;
-    await keeper().trigger(ScheduleOverlapPolicy.ALLOW_ALL);
-    const run = await eventually('the keeper run', async () => {
-      const { info } = await keeper().describe(); // eventually asks again on its errors
-      return info.numActionsTaken > taken ? info.recentActions.at(-1)?.action.workflow.workflowId : undefined;
-    });
-    return harness.client.workflow.getHandle(run).result();
+    return harness.client.workflow.getHandle(await triggerSchedule(keeper())).result();
   }
 
   test("a window's Schedule deleted by hand is made again as it was, and its window still opens", async () => {
@@ -415,7 +407,7 @@ describe('the Schedule keeper', () => {
     assert.ok(update, "the restore is in the instance's history");
 
     assert.ok(!(await keeperRun()).restoredBackups.includes(`${instance.tenant}/${instance.name}`), 'nothing is missing any more');
-    await backupSchedule().trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+    await triggerSchedule(backupSchedule());
     await waitForState(instance, 'the scheduled backup', (state) => state.backups.some((backup) => backup.purpose === 'scheduled' && backup.status === 'completed'));
   });
 

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { freePortPair } from '../../stack/config.js';
 import { OPERATION_TYPES } from '../../src/domain/index.js';
 import { scheduleKeeperId, windowScheduleId } from '../../src/workflows/messages.js';
 import { annotateClaim, get } from '../support/kube.js';
-import { eventually, send, startInstance, waitForState } from '../support/lifecycle.js';
+import { eventually, send, startInstance, triggerSchedule, waitForState } from '../support/lifecycle.js';
 import { sample } from '../support/prometheus.js';
 import { workerProcessHarness } from '../support/worker-process.js';
 
@@ -52,7 +51,7 @@ test('the worker exposes operations, durations, projection lag, reaction time an
   // A window Schedule deleted by hand, made again by the keeper, is counted: worth an alert.
   const { client, taskQueue } = processes.harness();
   await client.schedule.getHandle(windowScheduleId(taskQueue, instance.window)).delete();
-  await client.schedule.getHandle(scheduleKeeperId(taskQueue)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  await triggerSchedule(client.schedule.getHandle(scheduleKeeperId(taskQueue)));
   await eventually('the keeper to count the window Schedule it made again', async () => {
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return sample(body, 'claimflow_schedules_restored_total{kind="window"}') === 1 ? true : undefined;
@@ -60,7 +59,7 @@ test('the worker exposes operations, durations, projection lag, reaction time an
 
   // So is an instance whose workflow was ended by hand: nothing maintains it any more.
   await instance.handle.terminate('ended by hand');
-  await client.schedule.getHandle(scheduleKeeperId(taskQueue)).trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  await triggerSchedule(client.schedule.getHandle(scheduleKeeperId(taskQueue)));
   await eventually('the keeper to count the instance whose workflow ended', async () => {
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     return sample(body, 'claimflow_unmanaged_instances_found_total') >= 1 ? true : undefined;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy, type ScheduleHandle, type WorkflowHandle } from '@temporalio/client';
 import type { WorkerOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pg from 'pg';
 import { readEnv } from '../../src/config/env.js';
@@ -145,6 +145,23 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
   throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+/**
+ * Has a Schedule start its action now, overlapping any run of its own, and gives that run's
+ * workflow id. The server names such a run after the second it starts in and drops a second one
+ * named alike as a duplicate: a trigger in the same second as the last action waits for the next.
+ */
+export async function triggerSchedule(schedule: ScheduleHandle): Promise<string> {
+  const { info } = await eventually(`a description of Schedule ${schedule.scheduleId}`, () => schedule.describe());
+  const last = Math.max(0, ...info.recentActions.map((action) => Math.max(action.scheduledAt.getTime(), action.takenAt.getTime())));
+  const nextSecond = Math.floor(last / 1000) * 1000 + 1000;
+  if (Date.now() < nextSecond) await new Promise((resolve) => setTimeout(resolve, nextSecond - Date.now()));
+  await schedule.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+  return eventually(`Schedule ${schedule.scheduleId} to start its run`, async () => {
+    const now = (await schedule.describe()).info;
+    return now.numActionsTaken > info.numActionsTaken ? now.recentActions.at(-1)?.action.workflow.workflowId : undefined;
+  });
 }
 
 export const stateOf = (instance: StartedInstance) => instance.handle.query(stateQuery);
