@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type SignalDefinition, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { liveInstanceLog, type InstanceLog } from '../activities/readmodel/instance-log.js';
 import { operationToResume, reduceAll } from '../domain/index.js';
@@ -48,6 +48,8 @@ type OperationRef = { id: string; type: string };
  */
 export type SlotRepair = SlotRepaired | { notRepaired: string };
 type SlotRepaired = { done: 'held again' | 'asked for again'; fleetWorkflowId: string };
+/** The coordinator's signals that name instances: `holdSlots`, `requestSlots`. */
+type FleetSignal = SignalDefinition<[{ requesters: string[] }]>;
 
 // How long the ended run's slot may take to answer: a worker replays its history for the query.
 const SLOT_QUERY_TIMEOUT_MS = 15_000;
@@ -92,7 +94,7 @@ async function reset(target: ResumeTarget, request: ResumeRequest, ended: Workfl
     throw new ResumeRefused(`the workflow of ${request.tenant}/${request.name} ended before it completed a workflow task: there is nothing to reset to`);
   }
   const slot = await slotOfEndedRun(client, ended);
-  const tellFleet = (signal: typeof holdSlotsSignal, done: SlotRepaired['done']): Promise<SlotRepair | undefined> => {
+  const tellFleet = (signal: FleetSignal, done: SlotRepaired['done']): Promise<SlotRepair | undefined> => {
     const fleetWorkflowId = ('fleetWorkflowId' in slot && slot.fleetWorkflowId) || target.fleetWorkflowId || FLEET_WORKFLOW_ID;
     return signalFleet(client, fleetWorkflowId, signal, ended.workflowId, { done, fleetWorkflowId });
   };
@@ -123,13 +125,13 @@ async function slotOfEndedRun(client: Client, ended: WorkflowExecutionDescriptio
  * Nothing when the coordinator is gone: a new one counts no holder and no waiter. Any other
  * failure is reported rather than thrown: the reset goes on (or has been done) either way.
  */
-async function signalFleet(client: Client, fleetWorkflowId: string, signal: typeof holdSlotsSignal, requester: string, done: SlotRepaired): Promise<SlotRepair | undefined> {
+async function signalFleet(client: Client, fleetWorkflowId: string, signal: FleetSignal, requester: string, repaired: SlotRepaired): Promise<SlotRepair | undefined> {
   try {
     await client.workflow.getHandle(fleetWorkflowId).signal(signal, { requesters: [requester] });
-    return done;
+    return repaired;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return undefined;
-    return { notRepaired: `${fleetWorkflowId} could not be told (${done.done}): ${error instanceof Error ? error.message : String(error)}` };
+    return { notRepaired: `${fleetWorkflowId} could not be told (${repaired.done}): ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
